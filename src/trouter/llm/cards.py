@@ -1,0 +1,91 @@
+"""Model cards: what a model is, where it is served, what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from trouter.errors import ConfigError
+
+STRUCTURED_MODES = ("json_schema", "llama_cpp", "none")
+
+
+@dataclass(frozen=True)
+class Price:
+    input_per_1m: float
+    output_per_1m: float
+    currency: str
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input_per_1m + completion_tokens * self.output_per_1m) / 1e6
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    key: str
+    model_id: str
+    base_url: str | None
+    api_key_env: str | None
+    structured_output: str
+    generation: dict[str, Any]
+    price: Price
+    max_concurrency: int = 1
+    timeout_s: float = 120.0
+    local: dict[str, Any] | None = field(default=None)
+
+    @property
+    def is_local(self) -> bool:
+        return self.local is not None
+
+    @property
+    def identity(self) -> str:
+        """What makes two cards the same model for caching: id plus the weights' checksum."""
+        sha = (self.local or {}).get("weights", {}).get("sha256", "")
+        return f"{self.model_id}@{sha}" if sha else self.model_id
+
+
+def _need(d: dict, name: str, where: str):
+    if d.get(name) in (None, "???"):
+        raise ConfigError(f"model card {where}: field '{name}' is required")
+    return d[name]
+
+
+def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
+    """Build and validate a card; `where` names the config path for error messages."""
+    d = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    key = _need(d, "key", where)
+    where = f"{where} ({key})"
+    mode = d.get("structured_output", "none")
+    if mode not in STRUCTURED_MODES:
+        raise ConfigError(
+            f"model card {where}: structured_output={mode!r}, expected one of {STRUCTURED_MODES}"
+        )
+    p = _need(d, "price", where)
+    try:
+        price = Price(float(p["input_per_1m"]), float(p["output_per_1m"]), str(p["currency"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"model card {where}: price needs numeric input_per_1m, output_per_1m and a currency"
+        ) from exc
+    if price.input_per_1m < 0 or price.output_per_1m < 0:
+        raise ConfigError(f"model card {where}: prices must be >= 0")
+    local = d.get("local")
+    if local is None and not d.get("base_url"):
+        raise ConfigError(f"model card {where}: a remote model needs base_url")
+    conc = int(d.get("max_concurrency", 1))
+    if conc < 1:
+        raise ConfigError(f"model card {where}: max_concurrency must be >= 1, got {conc}")
+    return ModelCard(
+        key=key,
+        model_id=_need(d, "model_id", where),
+        base_url=d.get("base_url"),
+        api_key_env=d.get("api_key_env"),
+        structured_output=mode,
+        generation=dict(d.get("generation") or {}),
+        price=price,
+        max_concurrency=conc,
+        timeout_s=float(d.get("timeout_s", 120.0)),
+        local=local,
+    )

@@ -1,0 +1,45 @@
+"""Helpers shared by the stage functions: folders, model roles, LLM sessions."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from trouter.errors import ConfigError
+from trouter.llm.cards import ModelCard, card_from_config
+from trouter.llm.client import RetryPolicy
+from trouter.llm.session import LLMSession
+
+log = logging.getLogger("trouter")
+
+
+def stage_dir(cfg: DictConfig, rule: str) -> Path:
+    return Path(cfg.paths.run_dir) / rule
+
+
+def role_cards(cfg: DictConfig, roles: list[str]) -> dict[str, ModelCard]:
+    out = {}
+    for role in roles:
+        if role not in cfg.roles:
+            raise ConfigError(f"roles.{role}: no model card configured")
+        out[role] = card_from_config(cfg.roles[role], where=f"roles.{role}")
+    return out
+
+
+def open_session(cfg: DictConfig, roles: list[str], out_dir: Path) -> LLMSession:
+    retry = RetryPolicy(int(cfg.llm.max_retries), float(cfg.llm.base_delay_s),
+                        float(cfg.llm.max_delay_s))
+    return LLMSession(role_cards(cfg, roles), cache_path=Path(cfg.paths.cache_dir) / "llm.sqlite",
+                      models_dir=Path(cfg.paths.models_dir), out_dir=out_dir, retry=retry,
+                      server_threads=int(cfg.llm.server_threads))
+
+
+def log_stats(session: LLMSession) -> dict:
+    stats = session.stats()
+    for role, s in stats.items():
+        log.info("%s: %d live calls, %d cached, %d failed, %d retries, %d+%d tokens, cost %.6f",
+                 role, s["live_calls"], s["cached_calls"], s["failed_calls"], s["retries"],
+                 s["prompt_tokens"], s["completion_tokens"], s["cost"])
+    return stats

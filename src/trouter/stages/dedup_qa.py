@@ -1,0 +1,60 @@
+"""Rule dedup_qa: accepted QA per node and a table of every dropped row with its reason."""
+
+from __future__ import annotations
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from trouter.embed import encode
+from trouter.errors import DataError
+from trouter.io import read_csv, read_jsonl, write_csv, write_json
+from trouter.stages.common import log, stage_dir
+from trouter.synth.dedup import KEPT, dedup_rows
+from trouter.synth.qa import QA_COLUMNS
+from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS
+
+ACCEPTED_COLUMNS = ["qa_id", "node_id", "question", "answer"]
+DROPPED_COLUMNS = ["qa_id", "node_id", "question", "answer", "reason", "max_sim",
+                   "nearest_qa_id", "nearest_question"]
+
+
+def run(cfg: DictConfig) -> dict:
+    threshold = float(cfg.dedup.threshold)
+    target = int(cfg.qa.target_per_node)
+    src = stage_dir(cfg, "generate_qa") / "generated.jsonl"
+    rows = read_jsonl(src)
+    for i, r in enumerate(rows, 1):
+        missing = [c for c in QA_COLUMNS if c not in r]
+        if missing:
+            raise DataError(f"{src}:{i}: missing field(s) {missing}")
+    nodes = read_csv(stage_dir(cfg, "expand_taxonomy") / "nodes.csv", NODE_COLUMNS)
+    leaves = nodes.loc[nodes["level"] == LEVELS[-1], "id"].tolist()
+
+    def embed(texts):
+        return encode(texts, model_path=cfg.dedup.model_path, batch_size=int(cfg.dedup.batch_size))
+
+    kept, dropped, per_node = [], [], []
+    for node in leaves:
+        node_rows = [r for r in rows if r["node_id"] == node]
+        decisions = dedup_rows(node_rows, embed, threshold, target)
+        for r, d in zip(node_rows, decisions, strict=True):
+            base = {c: r[c] for c in ACCEPTED_COLUMNS}
+            if d.status == KEPT:
+                kept.append(base)
+            else:
+                dropped.append({**base, "reason": d.status, "max_sim": round(d.max_sim, 6),
+                                "nearest_qa_id": d.nearest_qa_id,
+                                "nearest_question": d.nearest_question})
+        n_kept = sum(d.status == KEPT for d in decisions)
+        per_node.append({"node_id": node, "accepted": n_kept, "dropped": len(node_rows) - n_kept,
+                         "reached": n_kept >= target})
+    out = stage_dir(cfg, "dedup_qa")
+    write_csv(out / "dropped.csv", pd.DataFrame(dropped, columns=DROPPED_COLUMNS), DROPPED_COLUMNS)
+    short = [p["node_id"] for p in per_node if not p["reached"]]
+    summary = {"threshold": threshold, "target_per_node": target, "accepted": len(kept),
+               "dropped": len(dropped), "nodes_short_of_target": short, "per_node": per_node}
+    write_json(out / "summary.json", summary)
+    write_csv(out / "qa.csv", pd.DataFrame(kept, columns=ACCEPTED_COLUMNS), ACCEPTED_COLUMNS)
+    log.info("dedup: kept %d, dropped %d; %d nodes short of %d", len(kept), len(dropped),
+             len(short), target)
+    return summary

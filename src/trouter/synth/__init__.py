@@ -1,0 +1,1 @@
+"""Synthesis: taxonomy expansion, QA generation, dedup."""

@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+from trouter.llm.cache import RequestCache  # noqa: E402
+from trouter.llm.cards import card_from_config  # noqa: E402
+
+
+@pytest.fixture
+def cache(tmp_path):
+    c = RequestCache(tmp_path / "cache.sqlite")
+    yield c
+    c.close()
+
+
+def make_card(**over):
+    base = {"key": "scripted", "model_id": "scripted-model", "base_url": "http://127.0.0.1:1/v1",
+            "api_key_env": None, "structured_output": "none",
+            "generation": {"temperature": 0.0, "max_tokens": 32},
+            "price": {"input_per_1m": 1.0, "output_per_1m": 2.0, "currency": "USD"},
+            "max_concurrency": 1, "timeout_s": 5}
+    base.update(over)
+    return card_from_config(base, where="test")

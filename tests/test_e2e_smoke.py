@@ -1,0 +1,102 @@
+"""End to end: the smoke synthesis through Snakemake on the real local llama.cpp server."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trouter.embed import encode
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLD = 0.9
+TARGET = 3
+
+pytestmark = pytest.mark.e2e
+
+
+def snakemake(results_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", "experiment=smoke",
+           f"results_dir={results_dir}", *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    proc = snakemake(results)
+    out = results / "smoke"
+    if proc.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in out.glob("*/log.txt"))
+        pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
+    return out
+
+
+def test_taxonomy_shape(run_dir):
+    nodes = pd.read_csv(run_dir / "expand_taxonomy/nodes.csv", keep_default_na=False)
+    assert nodes["level"].value_counts().to_dict() == {"domain": 1, "subcategory": 2,
+                                                       "difficulty": 4}
+    assert nodes["id"].is_unique
+    ids = set(nodes["id"])
+    assert all(p in ids for p in nodes.loc[nodes["level"] != "domain", "parent_id"])
+    assert (nodes[["name", "definition", "example"]] != "").all().all()
+    tree = json.loads((run_dir / "expand_taxonomy/taxonomy.json").read_text())
+    assert len(tree["domains"]) == 1 and len(tree["domains"][0]["children"]) == 2
+    rounds = [json.loads(line) for line in (run_dir / "expand_taxonomy/rounds.jsonl").open()]
+    assert {r["step"] for r in rounds} == {"propose", "review"}
+
+
+def test_qa_after_dedup(run_dir):
+    nodes = pd.read_csv(run_dir / "expand_taxonomy/nodes.csv", keep_default_na=False)
+    leaves = set(nodes.loc[nodes["level"] == "difficulty", "id"])
+    qa = pd.read_csv(run_dir / "dedup_qa/qa.csv", keep_default_na=False)
+    dropped = pd.read_csv(run_dir / "dedup_qa/dropped.csv", keep_default_na=False)
+    generated = [json.loads(line) for line in (run_dir / "generate_qa/generated.jsonl").open()]
+    summary = json.loads((run_dir / "dedup_qa/summary.json").read_text())
+
+    assert set(qa["node_id"]) <= leaves
+    assert len(qa) + len(dropped) == len(generated)
+    assert set(qa["qa_id"]).isdisjoint(dropped["qa_id"])
+    counts = qa["node_id"].value_counts().reindex(sorted(leaves), fill_value=0)
+    assert (counts <= TARGET).all()
+    short = sorted(counts[counts < TARGET].index)
+    assert sorted(summary["nodes_short_of_target"]) == short
+    report = pd.read_csv(run_dir / "generate_qa/report.csv")
+    for _, r in report.iterrows():  # a short node used all its calls
+        assert r["accepted"] == counts[r["node_id"]]
+        assert r["reached"] or r["calls"] == 3
+
+    for node, group in qa.groupby("node_id"):  # no accepted pair above the threshold
+        v = encode(group["question"].tolist())
+        sims = v @ v.T
+        np.fill_diagonal(sims, -1)
+        assert sims.max() <= THRESHOLD + 1e-6, node
+
+    accepted_by_node = qa.groupby("node_id")["qa_id"].apply(set).to_dict()
+    for _, d in dropped.iterrows():  # every dropped row explained
+        assert d["reason"] in {"near_duplicate", "surplus"}
+        if d["reason"] == "near_duplicate":
+            assert float(d["max_sim"]) > THRESHOLD
+            assert d["nearest_qa_id"] in accepted_by_node[d["node_id"]]
+        else:
+            assert counts[d["node_id"]] == TARGET
+
+
+def test_rerun_makes_no_llm_calls(run_dir):
+    proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for stage in ("expand_taxonomy", "generate_qa"):
+        llm = json.loads((run_dir / stage / "summary.json").read_text())["llm"]
+        assert llm and all(s["live_calls"] == 0 and s["cached_calls"] > 0
+                           for s in llm.values()), (stage, llm)
+
+
+def test_no_server_left_running(run_dir):
+    out = subprocess.run(["pgrep", "-f", "llama_cpp.server"], capture_output=True, text=True)
+    assert out.stdout.strip() == ""

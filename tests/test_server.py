@@ -1,0 +1,93 @@
+"""The local llama.cpp server: started on a free loopback port, always stopped, never orphaned."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from trouter.errors import LLMError
+from trouter.llm.cards import card_from_config
+from trouter.llm.server import LlamaServer
+from trouter.llm.weights import ensure_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    card = card_from_config(OmegaConf.load(ROOT / "conf/model/smollm2-135m-local.yaml"))
+    models = os.environ.get("TROUTER_MODELS_DIR", str(Path.home() / ".cache/trouter/models"))
+    return ensure_weights(card.local["weights"], models)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def wait_dead(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_start_answer_stop(smollm2, tmp_path):
+    import openai
+
+    with LlamaServer(smollm2, "smol", tmp_path / "server.log") as srv:
+        assert srv.base_url.startswith("http://127.0.0.1:")
+        client = openai.OpenAI(base_url=srv.base_url, api_key="no-key")
+        reply = client.chat.completions.create(
+            model="smol", messages=[{"role": "user", "content": "Say hi"}], max_tokens=8,
+            temperature=0)
+        assert reply.usage.completion_tokens > 0
+        pid = srv.proc.pid
+    assert wait_dead(pid)
+
+
+def test_bad_weights_fail_fast_with_log(tmp_path):
+    bogus = tmp_path / "bogus.gguf"
+    bogus.write_bytes(b"not a gguf file")
+    start = time.monotonic()
+    with pytest.raises(LLMError, match="exited with code"):
+        LlamaServer(bogus, "bogus", tmp_path / "server.log").start()
+    assert time.monotonic() - start < 60
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from trouter.llm.server import LlamaServer
+    with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2])) as srv:
+        print(srv.proc.pid, flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_no_orphan_when_parent_is_interrupted_or_killed(smollm2, tmp_path, sig):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(smollm2), str(tmp_path / "s.log")],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        server_pid = int(child.stdout.readline())
+        assert alive(server_pid)
+        child.send_signal(sig)
+        child.wait(timeout=30)
+        assert wait_dead(server_pid), f"server {server_pid} outlived its parent ({sig!r})"
+    finally:
+        child.kill()
