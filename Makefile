@@ -12,7 +12,7 @@ setup:
 	bash scripts/setup.sh
 
 main: setup
-	snakemake --cores 2 --config experiment=$(EXPERIMENT)
+	snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
 
 test: setup
 	python -m pytest

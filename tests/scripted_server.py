@@ -28,11 +28,12 @@ def completion(content: str, prompt_tokens: int = 10, completion_tokens: int = 5
 
 
 class ScriptedServer:
-    """Serves queued replies in order; once the queue is empty, `default` (if set) forever."""
+    """Serves queued replies in order, then `responder(request)` or `default` forever."""
 
-    def __init__(self, replies=(), default: Reply | None = None):
+    def __init__(self, replies=(), default: Reply | None = None, responder=None):
         self.replies = deque(replies)
         self.default = default
+        self.responder = responder  # request dict -> Reply, used once the queue is empty
         self.requests: list[dict] = []
         self.times: list[float] = []
         server = self
@@ -45,7 +46,12 @@ class ScriptedServer:
                 length = int(self.headers.get("content-length", 0))
                 server.requests.append(json.loads(self.rfile.read(length) or b"{}"))
                 server.times.append(time.monotonic())
-                reply = server.replies.popleft() if server.replies else server.default
+                if server.replies:
+                    reply = server.replies.popleft()
+                elif server.responder is not None:
+                    reply = server.responder(server.requests[-1])
+                else:
+                    reply = server.default
                 if reply is None:
                     reply = Reply(500, None, raw_body=b'{"error": "script exhausted"}')
                 time.sleep(reply.delay_s)

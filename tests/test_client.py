@@ -1,4 +1,5 @@
 import json
+import time
 
 import pytest
 
@@ -156,3 +157,18 @@ def test_structured_kwargs_per_endpoint_kind():
         "type": "json_object", "schema": schema}
     assert structured_kwargs("json_schema", schema)["response_format"]["type"] == "json_schema"
     assert structured_kwargs("llama_cpp", None) == {}
+
+
+def test_map_stops_queued_work_on_failure(cache):
+    with ScriptedServer(default=Reply(delay_s=0.05)) as srv:
+        c = client_for(srv, cache)
+
+        def work(i):
+            if i == 1:
+                raise RuntimeError("boom")
+            return c.chat(MSG, seed=i).text
+
+        with pytest.raises(RuntimeError, match="boom"):
+            c.map(work, range(50), desc="t")
+        time.sleep(0.3)
+        assert len(srv.requests) < 10

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.e2e
 def snakemake(results_dir: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
            "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--config", "experiment=smoke",
+    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
+           "--config", "experiment=smoke",
            f"results_dir={results_dir}", *extra]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
 

@@ -202,11 +202,17 @@ class LLMClient:
     def map(self, fn: Callable, items: Iterable, desc: str) -> list:
         """Apply `fn` to items with this model's concurrency, in order, with a progress bar."""
         items = list(items)
-        with ThreadPoolExecutor(max_workers=self.card.max_concurrency) as pool, \
-                tqdm(total=len(items), desc=desc, unit="item", mininterval=1.0) as bar:
-            futures = [pool.submit(fn, it) for it in items]
-            out = []
-            for fut in futures:
-                out.append(fut.result())
-                bar.update(1)
+        pool = ThreadPoolExecutor(max_workers=self.card.max_concurrency)
+        try:
+            with tqdm(total=len(items), desc=desc, unit="item", mininterval=1.0) as bar:
+                futures = [pool.submit(fn, it) for it in items]
+                out = []
+                for fut in futures:
+                    out.append(fut.result())
+                    bar.update(1)
+        except BaseException:
+            # Ctrl-C or a failed item: drop queued work instead of waiting for it.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         return out

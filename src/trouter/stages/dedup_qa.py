@@ -9,6 +9,7 @@ from trouter.embed import encode
 from trouter.errors import DataError
 from trouter.io import read_csv, read_jsonl, write_csv, write_json
 from trouter.stages.common import log, stage_dir
+from trouter.stages.generate_qa import qa_config
 from trouter.synth.dedup import KEPT, dedup_rows
 from trouter.synth.qa import QA_COLUMNS
 from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS
@@ -19,8 +20,8 @@ DROPPED_COLUMNS = ["qa_id", "node_id", "question", "answer", "reason", "max_sim"
 
 
 def run(cfg: DictConfig) -> dict:
-    threshold = float(cfg.dedup.threshold)
-    target = int(cfg.qa.target_per_node)
+    qcfg = qa_config(cfg)
+    threshold, target = qcfg.threshold, qcfg.target
     src = stage_dir(cfg, "generate_qa") / "generated.jsonl"
     rows = read_jsonl(src)
     for i, r in enumerate(rows, 1):

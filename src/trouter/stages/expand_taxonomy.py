@@ -43,16 +43,19 @@ def run(cfg: DictConfig) -> dict:
             nodes, statuses = builder.build(progress=bar)
         stats = log_stats(session)
     counts = {lvl: sum(n["level"] == lvl for n in nodes) for lvl in LEVELS}
+    write_jsonl(out / "rounds.jsonl", builder.log)
+    for failure in builder.failed_requests:
+        log.warning("no usable reply for %s: %s", failure["tag"], failure["errors"])
     if counts[LEVELS[-1]] == 0:
         raise TrouterError("expand_taxonomy: no difficulty-level node was produced; see "
                            f"{out / 'rounds.jsonl'} for every round")
-    write_jsonl(out / "rounds.jsonl", builder.log)
     write_json(out / "taxonomy.json", {"prompt_version": PROMPT_VERSION, "domains": nest(nodes)})
     summary = {"prompt_version": PROMPT_VERSION, "nodes_per_level": counts,
                "expansions": statuses,
                "unstable": [s["node"] for s in statuses if not s["stable"]],
                "failed_rounds": sum(s["failures"] for s in statuses),
-               "malformed_replies": builder.malformed, "llm": stats}
+               "malformed_replies": builder.malformed,
+               "failed_requests": builder.failed_requests, "llm": stats}
     write_json(out / "summary.json", summary)
     write_csv(out / "nodes.csv", pd.DataFrame(nodes, columns=NODE_COLUMNS), NODE_COLUMNS)
     log.info("taxonomy: %s; %d expansions not stable within the round cap",

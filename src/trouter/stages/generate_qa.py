@@ -19,12 +19,15 @@ from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, chain_of
 
 def qa_config(cfg: DictConfig) -> QAConfig:
     q = cfg.qa
+    threshold = float(cfg.dedup.threshold)
+    if not -1.0 <= threshold <= 1.0:
+        raise ConfigError(f"dedup.threshold: a cosine similarity in [-1, 1], got {threshold}")
     for name in ("target_per_node", "batch_size", "max_calls_per_node"):
         if int(q[name]) < 1:
             raise ConfigError(f"qa.{name}: must be >= 1, got {q[name]}")
     return QAConfig(target=int(q.target_per_node), batch_size=int(q.batch_size),
                     max_calls=int(q.max_calls_per_node), temperature=float(q.temperature),
-                    threshold=float(cfg.dedup.threshold), max_reasks=int(cfg.llm.max_reasks),
+                    threshold=threshold, max_reasks=int(cfg.llm.max_reasks),
                     seed=int(cfg.seed))
 
 

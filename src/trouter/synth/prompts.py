@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-PROMPT_VERSION = "synth-v1"
+PROMPT_VERSION = "synth-v2"
 
 LEVEL_WORDS = {
     "domain": ("domain", "subcategories", "subcategory"),
@@ -14,9 +14,9 @@ LEVEL_WORDS = {
 NODE_SCHEMA_ITEM = {
     "type": "object",
     "properties": {
-        "name": {"type": "string"},
-        "definition": {"type": "string"},
-        "example": {"type": "string"},
+        "name": {"type": "string", "minLength": 3, "maxLength": 60},
+        "definition": {"type": "string", "minLength": 10},
+        "example": {"type": "string", "minLength": 10},
     },
     "required": ["name", "definition", "example"],
 }
@@ -31,7 +31,8 @@ def items_schema(min_items: int, max_items: int) -> dict:
 
 def qa_schema(n: int) -> dict:
     pair = {"type": "object",
-            "properties": {"question": {"type": "string"}, "answer": {"type": "string"}},
+            "properties": {"question": {"type": "string", "minLength": 10},
+                           "answer": {"type": "string", "minLength": 1}},
             "required": ["question", "answer"]}
     return {"type": "object",
             "properties": {"pairs": {"type": "array", "items": pair, "minItems": n,
@@ -58,36 +59,44 @@ SYSTEM_QA = ("You write diverse, self-contained question-answer pairs for evalua
              "models. You reply with JSON only.")
 
 
+ITEMS_FORMAT = 'Reply as JSON: {"items": [{"name": ..., "definition": ..., "example": ...}]}'
+
+
+def _chat(system: str, user: str) -> list[dict]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _count(lo: int, hi: int) -> str:
+    return f"exactly {lo}" if lo == hi else f"between {lo} and {hi}"
+
+
 def generate_children(chain: list[dict], lo: int, hi: int) -> list[dict]:
     parent = chain[-1]
     _, plural, singular = LEVEL_WORDS[parent["level"]]
-    count = f"exactly {lo}" if lo == hi else f"between {lo} and {hi}"
     user = (f"Task profile:\n{describe(chain)}\n\n"
-            f"Propose {count} {plural} of the {parent['level']} \"{parent['name']}\". Each "
-            f"{singular} needs a short name, a one-sentence definition and one example query "
-            f"that a user could send. They must not overlap and together must cover the "
-            f"{parent['level']}.\n"
-            'Reply as JSON: {"items": [{"name": ..., "definition": ..., "example": ...}]}')
-    return [{"role": "system", "content": SYSTEM_GENERATOR}, {"role": "user", "content": user}]
+            f"Propose {_count(lo, hi)} {plural} of the {parent['level']} "
+            f"\"{parent['name']}\". Each {singular} needs a short name, a one-sentence "
+            f"definition (at most 25 words) and one short example query that a user could "
+            f"send. They must not overlap and together must cover the {parent['level']}.\n"
+            f"{ITEMS_FORMAT}")
+    return _chat(SYSTEM_GENERATOR, user)
 
 
 def generate_domains(seeds: list[dict], n_new: int) -> list[dict]:
     user = (f"These task domains already exist:\n{_json_items(seeds)}\n\n"
             f"Propose up to {n_new} further domains of tasks that users ask language models "
             f"to do, not covered by the domains above. Each needs a short name, a one-sentence "
-            f"definition and one example query.\n"
-            'Reply as JSON: {"items": [{"name": ..., "definition": ..., "example": ...}]}')
-    return [{"role": "system", "content": SYSTEM_GENERATOR}, {"role": "user", "content": user}]
+            f"definition (at most 25 words) and one short example query.\n{ITEMS_FORMAT}")
+    return _chat(SYSTEM_GENERATOR, user)
 
 
 def review(context: str, items: list[dict], lo: int, hi: int) -> list[dict]:
-    count = f"exactly {lo}" if lo == hi else f"between {lo} and {hi}"
     user = (f"{context}\n\nProposed set:\n{_json_items(items)}\n\n"
             f"Review the set. Merge or replace items that are redundant, sharpen definitions "
             f"that are vague, and add what is missing so the set is complete. Keep items "
-            f"that are fine exactly as they are. The revised set must have {count} items.\n"
-            'Reply as JSON: {"items": [{"name": ..., "definition": ..., "example": ...}]}')
-    return [{"role": "system", "content": SYSTEM_EVALUATOR}, {"role": "user", "content": user}]
+            f"that are fine exactly as they are. The revised set must have {_count(lo, hi)} "
+            f"items.\n{ITEMS_FORMAT}")
+    return _chat(SYSTEM_EVALUATOR, user)
 
 
 def children_context(chain: list[dict]) -> str:
@@ -111,6 +120,7 @@ def generate_qa(chain: list[dict], n: int, avoid: list[str]) -> list[dict]:
             f"Write {n} new question-answer pairs that fit this task profile exactly: the "
             f"domain, the subcategory and the difficulty level. Each question must be "
             f"self-contained (include any passage or code it needs) and each answer must be "
-            f"correct and complete.{avoid_text}\n"
+            f"correct and concise: the final answer plus at most two sentences of "
+            f"justification (or just the code).{avoid_text}\n"
             'Reply as JSON: {"pairs": [{"question": ..., "answer": ...}]}')
-    return [{"role": "system", "content": SYSTEM_QA}, {"role": "user", "content": user}]
+    return _chat(SYSTEM_QA, user)

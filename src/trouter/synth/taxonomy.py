@@ -105,6 +105,7 @@ class TaxonomyBuilder:
         self.max_reasks = max_reasks
         self.seed = seed
         self.log: list[dict] = []
+        self.failed_requests: list[dict] = []
         self.malformed = 0
 
     def _ask(self, client, messages, lo, hi, *, exclude=(), seed, tag, overrides=None):
@@ -112,6 +113,8 @@ class TaxonomyBuilder:
                   schema=prompts.items_schema(lo, hi), max_reasks=self.max_reasks, seed=seed,
                   tag=tag, overrides=overrides)
         self.malformed += res.malformed
+        if not res.ok:
+            self.failed_requests.append({"tag": tag, "errors": res.errors})
         return res.value
 
     def _refine(self, node_ref: str, gen_messages, context: str, lo: int, hi: int,

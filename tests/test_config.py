@@ -1,0 +1,107 @@
+"""Every config group option and experiment overlay composes, and bad values fail clearly."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from trouter.llm.cards import card_from_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def compose_with(*overrides):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_every_experiment_composes(experiment):
+    cfg = compose_with(f"experiment={experiment}")
+    OmegaConf.resolve(cfg)
+    assert cfg.name == experiment
+    assert cfg.paths.run_dir == f"results/{experiment}"
+    for role in ("generator", "evaluator", "qa_writer"):
+        card_from_config(cfg.roles[role], where=f"roles.{role}")
+    assert len(cfg.taxonomy.seeds) <= cfg.taxonomy.max_domains
+
+
+@pytest.mark.parametrize("synth", options("synthesizer"))
+def test_every_synthesizer_is_one_override(synth):
+    cfg = compose_with("experiment=paper", f"synthesizer={synth}")
+    assert cfg.roles.generator.key == synth == cfg.roles.evaluator.key
+
+
+@pytest.mark.parametrize("model", options("model"))
+def test_every_model_card_is_valid(model):
+    card = card_from_config(OmegaConf.load(CONF / "model" / f"{model}.yaml"), where=model)
+    assert card.key == model
+    if card.is_local:
+        assert len(card.local["weights"]["sha256"]) == 64
+    else:
+        assert card.api_key_env and card.base_url.startswith("https://")
+
+
+def test_paper_settings():
+    cfg = compose_with("experiment=paper")
+    assert [s.name for s in cfg.taxonomy.seeds] == [
+        "Mathematics", "Creative Writing", "Commonsense Knowledge", "Programming",
+        "Long-context Understanding", "Reading Comprehension"]
+    assert cfg.taxonomy.max_domains == 10 and cfg.taxonomy.patience == 3
+    assert (cfg.qa.target_per_node, cfg.qa.batch_size, cfg.dedup.threshold) == (40, 8, 0.9)
+    assert cfg.synthesizer.key == "gpt-4.1"
+
+
+def test_roles_can_differ():
+    cfg = compose_with("experiment=demo", "roles.evaluator=${synthesizer}",
+                       "+roles.judge=null")
+    assert cfg.roles.generator.key == "qwen2.5-coder-1.5b-local"
+
+
+def cli(module, *overrides, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", f"trouter.cli.{module}", *overrides],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("taxonomy.patience=0", "patience"),
+    ("taxonomy.max_domains=0", "max_domains"),
+    ("taxonomy.children.domain.min=0", "taxonomy.children.domain"),
+])
+def test_bad_taxonomy_config_fails_before_any_call(tmp_path, override, needle):
+    proc = cli("expand_taxonomy", "experiment=smoke", f"paths.results_dir={tmp_path}", override)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert not (tmp_path / "smoke" / "expand_taxonomy" / "nodes.csv").exists()
+
+
+def test_missing_input_names_the_file(tmp_path):
+    proc = cli("generate_qa", "experiment=smoke", f"paths.results_dir={tmp_path}")
+    assert proc.returncode == 2
+    assert "nodes.csv: file not found" in proc.stderr
+
+
+def test_bad_dedup_threshold(tmp_path):
+    proc = cli("generate_qa", "experiment=smoke", f"paths.results_dir={tmp_path}",
+               "dedup.threshold=1.5")
+    assert proc.returncode == 2 and "dedup.threshold" in proc.stderr
+
+
+def test_unknown_experiment_in_snakemake(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--config",
+                           "experiment=nope"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and "conf/experiment/nope.yaml" in proc.stderr + proc.stdout
+
+
+def test_snakemake_schema_rejects_bad_config():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--config",
+                           "bogus_key=1"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and "bogus_key" in proc.stderr + proc.stdout
