@@ -172,3 +172,27 @@ def test_map_stops_queued_work_on_failure(cache):
             c.map(work, range(50), desc="t")
         time.sleep(0.3)
         assert len(srv.requests) < 10
+
+
+def test_close_abandons_retries(cache):
+    import threading
+
+    with ScriptedServer(default=Reply(503)) as srv:
+        c = LLMClient(make_card(), cache, base_url=srv.base_url,
+                      retry=RetryPolicy(max_retries=10, base_delay_s=5.0, max_delay_s=60))
+        errors = []
+
+        def call():
+            try:
+                c.chat(MSG)
+            except LLMError as exc:
+                errors.append(str(exc))
+
+        t = threading.Thread(target=call)
+        start = time.monotonic()
+        t.start()
+        time.sleep(0.5)
+        c.close()
+        t.join(timeout=5)
+        assert not t.is_alive() and time.monotonic() - start < 3
+        assert "closed" in errors[0] and len(srv.requests) == 1

@@ -87,7 +87,7 @@ class LLMClient:
 
     def __init__(self, card: ModelCard, cache: RequestCache, records: JsonlAppender | None = None,
                  *, base_url: str | None = None, retry: RetryPolicy = DEFAULT_RETRY,
-                 role: str = "", sleep: Callable[[float], None] = time.sleep):
+                 role: str = "", sleep: Callable[[float], object] | None = None):
         self.card = card
         self.cache = cache
         self.records = records
@@ -96,7 +96,8 @@ class LLMClient:
             raise ConfigError(f"model {card.key}: no endpoint (base_url) to call")
         self.retry = retry
         self.role = role
-        self.sleep = sleep
+        self._closed = threading.Event()
+        self.sleep = sleep or self._closed.wait  # backoff waits end early on close()
         self.stats = {"live_calls": 0, "cached_calls": 0, "failed_calls": 0, "retries": 0,
                       "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
         self._lock = threading.Lock()
@@ -145,6 +146,8 @@ class LLMClient:
     def _call_with_retries(self, key, tag, messages, params, extra) -> ChatResult:
         attempt = 0
         while True:
+            if self._closed.is_set():
+                raise LLMError(f"model {self.card.key}: client closed, call abandoned")
             api_key = self._api_key()
             start = time.monotonic()
             try:
@@ -198,6 +201,10 @@ class LLMClient:
                "cost": result.cost if result else 0.0, "currency": self.card.price.currency}
         with self._lock:
             self.records.write(row)
+
+    def close(self) -> None:
+        """Abandon calls in progress or queued (their retries stop); used on shutdown."""
+        self._closed.set()
 
     def map(self, fn: Callable, items: Iterable, desc: str) -> list:
         """Apply `fn` to items with this model's concurrency, in order, with a progress bar."""

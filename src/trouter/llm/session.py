@@ -49,8 +49,11 @@ class LLMSession:
             if card.is_local:
                 urls[card.key] = self._start_server(card)
         for role, card in self.roles.items():
-            self.clients[role] = LLMClient(card, cache, records, base_url=urls.get(card.key),
-                                           retry=self.retry, role=role)
+            client = LLMClient(card, cache, records, base_url=urls.get(card.key),
+                               retry=self.retry, role=role)
+            self.clients[role] = client
+            # closed before the servers stop, so no call retries against a dead server
+            self._stack.callback(client.close)
 
     def _start_server(self, card: ModelCard) -> str:
         local = card.local
