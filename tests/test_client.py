@@ -196,3 +196,13 @@ def test_close_abandons_retries(cache):
         t.join(timeout=5)
         assert not t.is_alive() and time.monotonic() - start < 3
         assert "closed" in errors[0] and len(srv.requests) == 1
+
+
+def test_cache_identity_separates_endpoints_and_weights():
+    a = make_card(base_url="http://127.0.0.1:1/v1")
+    b = make_card(base_url="http://127.0.0.1:2/v1")
+    assert a.identity != b.identity
+    w = {"weights": {"sha256": "a" * 64}}
+    local1 = make_card(base_url=None, local=w)
+    local2 = make_card(base_url=None, local={"weights": {"sha256": "b" * 64}})
+    assert local1.identity != local2.identity and "a" * 64 in local1.identity

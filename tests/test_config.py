@@ -105,3 +105,18 @@ def test_snakemake_schema_rejects_bad_config():
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--config",
                            "bogus_key=1"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and "bogus_key" in proc.stderr + proc.stdout
+
+
+def test_conda_environment_matches_pyproject():
+    import re
+    import tomllib
+
+    import yaml
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    names = {re.split(r"[<>=\[ ]", p)[0].lower() for p in pip if not p.startswith("-")}
+    missing = [d for d in deps if re.split(r"[<>=\[ ]", d)[0].lower() not in names]
+    assert not missing, f"environment.yml lacks {missing}"
+    assert "torch==2.13.0" in pip

@@ -51,6 +51,8 @@ def test_taxonomy_shape(run_dir):
     assert len(tree["domains"]) == 1 and len(tree["domains"][0]["children"]) == 2
     rounds = [json.loads(line) for line in (run_dir / "expand_taxonomy/rounds.jsonl").open()]
     assert {r["step"] for r in rounds} == {"propose", "review"}
+    summary = json.loads((run_dir / "expand_taxonomy/summary.json").read_text())
+    assert summary["servers_started"] == ["smollm2-135m-local"]
 
 
 def test_qa_after_dedup(run_dir):
@@ -93,9 +95,11 @@ def test_rerun_makes_no_llm_calls(run_dir):
     proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa")
     assert proc.returncode == 0, proc.stderr[-3000:]
     for stage in ("expand_taxonomy", "generate_qa"):
-        llm = json.loads((run_dir / stage / "summary.json").read_text())["llm"]
+        summary = json.loads((run_dir / stage / "summary.json").read_text())
+        llm = summary["llm"]
         assert llm and all(s["live_calls"] == 0 and s["cached_calls"] > 0
                            for s in llm.values()), (stage, llm)
+        assert summary["servers_started"] == []
 
 
 def test_no_server_left_running(run_dir):

@@ -47,9 +47,10 @@ def test_ask_reasks_then_succeeds(cache):
         res = ask(c, [{"role": "user", "content": "q"}], lambda t: extract_json(t)["v"],
                   max_reasks=2)
         assert res.ok and res.value == 3 and res.malformed == 1 and res.attempts == 2
-        # the re-ask shows the model its bad reply and the reason
-        assert srv.requests[1]["messages"][-2]["content"] == "nonsense"
-        assert "could not be used" in srv.requests[1]["messages"][-1]["content"]
+        # the re-ask repeats the request with the reason, without the bad reply
+        reask = srv.requests[1]["messages"]
+        assert len(reask) == 1 and reask[0]["content"].startswith("q\n\nEarlier answers")
+        assert "no valid JSON" in reask[0]["content"] and "nonsense" not in reask[0]["content"]
 
 
 def test_ask_gives_up_and_reports(cache):
@@ -58,3 +59,23 @@ def test_ask_gives_up_and_reports(cache):
         res = ask(c, [{"role": "user", "content": "q"}], extract_json, max_reasks=2)
         assert not res.ok and res.value is None
         assert res.malformed == 3 and len(srv.requests) == 3 and len(res.errors) == 3
+
+
+def test_truncated_reply_is_named(cache):
+    body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "length",
+                         "message": {"role": "assistant", "content": '{"v": "unfinish'}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    import json
+
+    with ScriptedServer(default=Reply(raw_body=json.dumps(body).encode())) as srv:
+        c = LLMClient(make_card(), cache, base_url=srv.base_url)
+        res = ask(c, [{"role": "user", "content": "q"}], extract_json, max_reasks=0)
+    assert not res.ok and res.errors[0].startswith("the reply was cut off at max_tokens")
+
+
+def test_reask_uses_a_new_seed(cache):
+    with ScriptedServer([Reply(content="bad"), Reply(content="[1]")]) as srv:
+        c = LLMClient(make_card(), cache, base_url=srv.base_url)
+        assert ask(c, [{"role": "user", "content": "q"}], extract_json, seed=5).value == [1]
+        assert srv.requests[0]["seed"] == 5 and srv.requests[1]["seed"] != 5

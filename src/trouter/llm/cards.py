@@ -41,9 +41,11 @@ class ModelCard:
 
     @property
     def identity(self) -> str:
-        """What makes two cards the same model for caching: id plus the weights' checksum."""
-        sha = (self.local or {}).get("weights", {}).get("sha256", "")
-        return f"{self.model_id}@{sha}" if sha else self.model_id
+        """What makes two cards the same model for caching: the id plus the weights' checksum
+        (local models, whose port changes every run) or the endpoint (remote models)."""
+        if self.is_local:
+            return f"{self.model_id}@{self.local['weights']['sha256']}"
+        return f"{self.model_id}@{self.base_url}"
 
 
 def _need(d: dict, name: str, where: str):

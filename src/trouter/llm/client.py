@@ -45,6 +45,7 @@ class ChatResult:
     latency_s: float
     cost: float
     cached: bool
+    finish_reason: str | None = None
 
 
 def retry_after_seconds(exc: Exception) -> float | None:
@@ -86,8 +87,9 @@ class LLMClient:
     """Chat client for one model card; `role` labels the call records."""
 
     def __init__(self, card: ModelCard, cache: RequestCache, records: JsonlAppender | None = None,
-                 *, base_url: str | None = None, retry: RetryPolicy = DEFAULT_RETRY,
-                 role: str = "", sleep: Callable[[float], object] | None = None):
+                 *, base_url: str | Callable[[], str] | None = None,
+                 retry: RetryPolicy = DEFAULT_RETRY, role: str = "",
+                 sleep: Callable[[float], object] | None = None):
         self.card = card
         self.cache = cache
         self.records = records
@@ -113,11 +115,15 @@ class LLMClient:
         return key
 
     def _openai(self, api_key: str) -> openai.OpenAI:
-        """One client per thread, remade if the key in the environment changed."""
-        if getattr(self._local, "api_key", None) != api_key:
-            self._local.client = openai.OpenAI(base_url=self.base_url, api_key=api_key,
+        """One client per thread, remade if the key in the environment changed.
+
+        `base_url` may be a callable: a local server is then started on the first live call.
+        """
+        url = self.base_url() if callable(self.base_url) else self.base_url
+        if getattr(self._local, "target", None) != (api_key, url):
+            self._local.client = openai.OpenAI(base_url=url, api_key=api_key,
                                                timeout=self.card.timeout_s, max_retries=0)
-            self._local.api_key = api_key
+            self._local.target = (api_key, url)
         return self._local.client
 
     def chat(self, messages: list[dict], *, schema: dict | None = None, seed: int | None = None,
@@ -131,13 +137,14 @@ class LLMClient:
         hit = self.cache.get(key)
         if hit is not None:
             result = ChatResult(hit["text"], hit["prompt_tokens"], hit["completion_tokens"],
-                                hit["latency_s"], self._cost(hit), cached=True)
+                                hit["latency_s"], self._cost(hit), cached=True,
+                                finish_reason=hit.get("finish_reason"))
             self._record(key, tag, result, None)
             return result
         result = self._call_with_retries(key, tag, messages, params, extra)
         self.cache.put(key, {"text": result.text, "prompt_tokens": result.prompt_tokens,
                              "completion_tokens": result.completion_tokens,
-                             "latency_s": result.latency_s})
+                             "latency_s": result.latency_s, "finish_reason": result.finish_reason})
         return result
 
     def _cost(self, usage: dict) -> float:
@@ -170,6 +177,7 @@ class LLMClient:
     def _result(self, key, tag, resp, latency) -> ChatResult:
         try:
             text = resp.choices[0].message.content
+            finish = resp.choices[0].finish_reason
         except (AttributeError, IndexError, TypeError) as exc:
             self._record(key, tag, None, "malformed response body")
             raise LLMError(f"model {self.card.key}: response has no choices[0].message") from exc
@@ -178,7 +186,8 @@ class LLMClient:
         usage = getattr(resp, "usage", None)
         pt = int(getattr(usage, "prompt_tokens", 0) or 0)
         ct = int(getattr(usage, "completion_tokens", 0) or 0)
-        result = ChatResult(text, pt, ct, latency, self.card.price.cost(pt, ct), cached=False)
+        result = ChatResult(text, pt, ct, latency, self.card.price.cost(pt, ct), cached=False,
+                            finish_reason=finish)
         self._record(key, tag, result, None)
         return result
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from trouter.llm.client import LLMClient
 
+REASK_SEED_STEP = 7919
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
 
@@ -79,18 +80,25 @@ class Asked:
 def ask(client: LLMClient, messages: list[dict], parse, *, schema: dict | None = None,
         max_reasks: int = 2, seed: int | None = None, tag: str = "",
         overrides: dict | None = None) -> Asked:
-    """Call, parse with `parse(text)`; on ReplyError re-ask at most `max_reasks` times."""
+    """Call, parse with `parse(text)`; on ReplyError re-ask at most `max_reasks` times.
+
+    Each re-ask repeats the request with the reasons appended, not the bad reply itself (small
+    models copy it), and with a new sampling seed (the same seed would repeat the mistake).
+    """
     history = list(messages)
+    last = messages[-1]
     errors: list[str] = []
     for attempt in range(max_reasks + 1):
-        reply = client.chat(history, schema=schema, seed=seed, tag=tag, overrides=overrides)
+        attempt_seed = None if seed is None else seed + REASK_SEED_STEP * attempt
+        reply = client.chat(history, schema=schema, seed=attempt_seed, tag=tag,
+                            overrides=overrides)
         try:
             return Asked(parse(reply.text), attempt + 1, len(errors), errors)
         except ReplyError as exc:
-            errors.append(str(exc))
-            history = history + [
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": f"That reply could not be used: {exc}. "
-                                            "Answer again, in exactly the requested format."},
-            ]
+            cut = "the reply was cut off at max_tokens; " if reply.finish_reason == "length" else ""
+            errors.append(f"{cut}{exc}")
+            note = "\n".join(f"- {e}" for e in errors)
+            history = [*messages[:-1], {**last, "content": (
+                f"{last['content']}\n\nEarlier answers to this request could not be used:\n"
+                f"{note}\nAvoid these mistakes and answer in exactly the requested format.")}]
     return Asked(None, max_reasks + 1, len(errors), errors)

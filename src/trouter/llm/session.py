@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import threading
+from contextlib import ExitStack, closing
 from pathlib import Path
 
+from trouter.errors import LLMError
 from trouter.io import JsonlAppender
 from trouter.llm.cache import RequestCache
 from trouter.llm.cards import ModelCard
@@ -16,8 +18,9 @@ from trouter.llm.weights import ensure_weights
 class LLMSession:
     """Context manager: `with LLMSession(roles, ...) as s: s.clients["generator"].chat(...)`.
 
-    Local models get one llama.cpp server each, shared by every role that uses them; all are
-    stopped on exit, on error and on Ctrl-C.
+    Local models get one llama.cpp server each, shared by every role that uses them, started on
+    the first call that the cache cannot answer (a fully cached rerun starts none) and stopped on
+    exit, on error and on Ctrl-C.
     """
 
     def __init__(self, roles: dict[str, ModelCard], *, cache_path: Path, models_dir: Path,
@@ -29,33 +32,40 @@ class LLMSession:
         self.retry = retry
         self.server_threads = server_threads
         self.clients: dict[str, LLMClient] = {}
-        self._stack = ExitStack()
+        self.servers_started: list[str] = []
+        self._servers_by_key: dict[str, LlamaServer] = {}
+        self._lock = threading.Lock()
+        self._files = ExitStack()
+        self._servers = ExitStack()
 
     def __enter__(self) -> LLMSession:
         try:
-            self._open()
+            cache = self._files.enter_context(closing(RequestCache(self.cache_path)))
+            records = self._files.enter_context(
+                closing(JsonlAppender(self.out_dir / "calls.jsonl")))
+            for role, card in self.roles.items():
+                endpoint = self._endpoint(card) if card.is_local else card.base_url
+                self.clients[role] = LLMClient(card, cache, records, base_url=endpoint,
+                                               retry=self.retry, role=role)
         except BaseException:
-            self._stack.close()
+            self._files.close()
             raise
         return self
 
-    def _open(self) -> None:
-        cache = RequestCache(self.cache_path)
-        self._stack.callback(cache.close)
-        records = JsonlAppender(self.out_dir / "calls.jsonl")
-        self._stack.callback(records.close)
-        urls: dict[str, str] = {}
-        for card in {c.key: c for c in self.roles.values()}.values():
-            if card.is_local:
-                urls[card.key] = self._start_server(card)
-        for role, card in self.roles.items():
-            client = LLMClient(card, cache, records, base_url=urls.get(card.key),
-                               retry=self.retry, role=role)
-            self.clients[role] = client
-            # closed before the servers stop, so no call retries against a dead server
-            self._stack.callback(client.close)
+    def _endpoint(self, card: ModelCard):
+        def url() -> str:
+            with self._lock:
+                if card.key not in self._servers_by_key:
+                    self._start_server(card)
+                server = self._servers_by_key[card.key]
+            if server.proc.poll() is not None:
+                raise LLMError(f"llama.cpp server for {card.key} died (exit code "
+                               f"{server.proc.returncode}); last log lines:\n{server.log_tail()}")
+            return server.base_url
 
-    def _start_server(self, card: ModelCard) -> str:
+        return url
+
+    def _start_server(self, card: ModelCard) -> None:
         local = card.local
         path = ensure_weights(local["weights"], self.models_dir, where=f"{card.key}.local.weights")
         server = LlamaServer(path, card.model_id, self.out_dir / "servers" / f"{card.key}.log",
@@ -63,11 +73,18 @@ class LLMSession:
                              n_threads=int(local.get("n_threads") or self.server_threads),
                              startup_timeout_s=float(local.get("startup_timeout_s", 180)),
                              extra_args=local.get("extra_args") or ())
-        self._stack.enter_context(server)
-        return server.base_url
+        self._servers.enter_context(server)
+        self._servers_by_key[card.key] = server
+        self.servers_started.append(card.key)
 
     def stats(self) -> dict[str, dict]:
         return {role: dict(c.stats) for role, c in self.clients.items()}
 
     def __exit__(self, *exc) -> None:
-        self._stack.close()
+        # clients first, so no call retries against a server that is going away
+        for client in self.clients.values():
+            client.close()
+        try:
+            self._servers.close()
+        finally:
+            self._files.close()

@@ -41,7 +41,7 @@ def run(cfg: DictConfig) -> dict:
                                   seed=int(cfg.seed))
         with tqdm(desc="expand taxonomy", unit="node", mininterval=1.0) as bar:
             nodes, statuses = builder.build(progress=bar)
-        stats = log_stats(session)
+        stats, servers = log_stats(session), session.servers_started
     counts = {lvl: sum(n["level"] == lvl for n in nodes) for lvl in LEVELS}
     write_jsonl(out / "rounds.jsonl", builder.log)
     for failure in builder.failed_requests:
@@ -55,7 +55,8 @@ def run(cfg: DictConfig) -> dict:
                "unstable": [s["node"] for s in statuses if not s["stable"]],
                "failed_rounds": sum(s["failures"] for s in statuses),
                "malformed_replies": builder.malformed,
-               "failed_requests": builder.failed_requests, "llm": stats}
+               "failed_requests": builder.failed_requests, "llm": stats,
+               "servers_started": servers}
     write_json(out / "summary.json", summary)
     write_csv(out / "nodes.csv", pd.DataFrame(nodes, columns=NODE_COLUMNS), NODE_COLUMNS)
     log.info("taxonomy: %s; %d expansions not stable within the round cap",

@@ -49,14 +49,14 @@ def run(cfg: DictConfig) -> dict:
         client = session.clients["qa_writer"]
         results = client.map(lambda n: generate_for_node(client, chain_of(n, by_id), qcfg, embed),
                              leaves, desc="generate QA")
-        stats = log_stats(session)
+        stats, servers = log_stats(session), session.servers_started
     rows = [r for node_rows, _ in results for r in node_rows]
     report = pd.DataFrame([rep for _, rep in results], columns=REPORT_COLUMNS)
     short = report.loc[~report["reached"], "node_id"].tolist()
     write_jsonl(out / "generated.jsonl", rows)
     write_csv(out / "report.csv", report, REPORT_COLUMNS)
     summary = {"prompt_version": PROMPT_VERSION, "nodes": len(leaves), "generated": len(rows),
-               "nodes_short_of_target": short, "llm": stats}
+               "nodes_short_of_target": short, "llm": stats, "servers_started": servers}
     write_json(out / "summary.json", summary)
     if short:
         log.warning("%d of %d nodes did not reach %d QA after dedup within %d calls: %s",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 
-PROMPT_VERSION = "synth-v2"
+PROMPT_VERSION = "synth-v3"
 
 LEVEL_WORDS = {
     "domain": ("domain", "subcategories", "subcategory"),
     "subcategory": ("subcategory", "difficulty levels", "difficulty level"),
 }
 
+# No maxLength: llama-cpp-python expands it into a grammar that llama.cpp refuses (the server
+# then dies); over-long replies are cut by max_tokens, reported as such and re-asked.
 NODE_SCHEMA_ITEM = {
     "type": "object",
     "properties": {
-        "name": {"type": "string", "minLength": 3, "maxLength": 60},
+        "name": {"type": "string", "minLength": 3},
         "definition": {"type": "string", "minLength": 10},
         "example": {"type": "string", "minLength": 10},
     },
