@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from trouter.llm.parse import ReplyError, ask, extract_json, require_str
+from trouter.llm.parse import ReplyError, ask, extract_blocks, extract_json, require_str
 from trouter.synth import prompts
 from trouter.synth.dedup import KEPT, Encoder, NodeDeduper
 
@@ -21,8 +21,16 @@ def make_qa_id(node_id: str, call: int, position: int, question: str) -> str:
 
 
 def parse_pairs(n: int):
+    """Parser for up to n pairs: JSON, or QUESTION:/ANSWER: blocks (endpoints without JSON mode)."""
+
     def parse(text: str) -> list[tuple[str, str]]:
-        data = extract_json(text)
+        try:
+            data = extract_json(text)
+        except ReplyError as exc:
+            try:
+                data = extract_blocks(text, ["QUESTION", "ANSWER"])
+            except ReplyError:
+                raise exc from None
         pairs = data.get("pairs") if isinstance(data, dict) else data
         if not isinstance(pairs, list) or not pairs:
             raise ReplyError('expected {"pairs": [{"question": ..., "answer": ...}, ...]}')
