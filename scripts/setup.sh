@@ -15,7 +15,7 @@ export TROUTER_MODELS_DIR=${TROUTER_MODELS_DIR:-$CACHE/models}
 PY=${PYTHON:-python3}
 SAFE_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%s] %s\n' "$(date +%T)" "$*"; }
 
 if [ ! -x .venv/bin/python ]; then
   step "creating .venv with $PY"
