@@ -37,6 +37,8 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
     @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
     def _main(cfg: DictConfig) -> None:
         signal.signal(signal.SIGTERM, _terminate)
+        # even when started from a shell that ignores SIGINT (a background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("WANDB_MODE", "offline")
         try:

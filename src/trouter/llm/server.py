@@ -95,7 +95,7 @@ class LlamaServer:
         except OSError:
             return "(no log)"
 
-    def stop(self, grace_s: float = 3.0) -> None:
+    def stop(self, grace_s: float = 2.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
         try:

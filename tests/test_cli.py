@@ -1,0 +1,33 @@
+"""The entry points: interrupted stages stop at once and leave no output that looks complete."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.scripted_server import Reply, ScriptedServer
+from tests.test_config import ROOT
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_stage_exits_promptly(tmp_path, sig):
+    with ScriptedServer(default=Reply(content="{}", delay_s=30)) as srv:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trouter.cli.expand_taxonomy", "experiment=smoke",
+             f"paths.results_dir={tmp_path}", "synthesizer.local=null",
+             f"+synthesizer.base_url={srv.base_url}"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not srv.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert srv.requests, "the stage never called the model"
+        start = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=20)
+        assert time.monotonic() - start < 10
+    assert proc.returncode == 130 and "interrupted" in err
+    out = tmp_path / "smoke" / "expand_taxonomy"
+    assert not (out / "nodes.csv").exists() and not (out / "taxonomy.json").exists()
