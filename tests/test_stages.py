@@ -107,3 +107,17 @@ def test_unusable_replies_fail_loudly(tmp_path):
     summary_missing = not (tmp_path / "smoke/expand_taxonomy/nodes.csv").exists()
     rounds = (tmp_path / "smoke/expand_taxonomy/rounds.jsonl").read_text()
     assert summary_missing and '"failed": true' in rounds
+
+
+def test_dedup_rejects_rows_of_unknown_nodes(cfg, tmp_path):
+    from trouter.errors import DataError
+
+    expand_taxonomy.run(cfg)
+    generate_qa.run(cfg)
+    path = tmp_path / "smoke/generate_qa/generated.jsonl"
+    rows = read_jsonl(path)
+    rows[1]["node_id"] = "nBOGUS"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"generated.jsonl:2: node_id 'nBOGUS'"):
+        dedup_qa.run(cfg)
+    assert not (tmp_path / "smoke/dedup_qa/qa.csv").exists()

