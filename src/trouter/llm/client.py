@@ -156,9 +156,10 @@ class LLMClient:
             if self._closed.is_set():
                 raise LLMError(f"model {self.card.key}: client closed, call abandoned")
             api_key = self._api_key()
-            start = time.monotonic()
             try:
-                resp = self._openai(api_key).chat.completions.create(
+                client = self._openai(api_key)  # may start a local server: not latency
+                start = time.monotonic()
+                resp = client.chat.completions.create(
                     model=self.card.model_id, messages=messages, **params, **extra)
             except Exception as exc:  # noqa: BLE001 - classified below
                 if not _retryable(exc) or attempt >= self.retry.max_retries:
