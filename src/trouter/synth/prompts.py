@@ -6,9 +6,10 @@ import json
 
 PROMPT_VERSION = "synth-v3"
 
-LEVEL_WORDS = {
-    "domain": ("domain", "subcategories", "subcategory"),
-    "subcategory": ("subcategory", "difficulty levels", "difficulty level"),
+# What a node's children are called, plural and singular, by the node's level.
+CHILD_WORDS = {
+    "domain": ("subcategories", "subcategory"),
+    "subcategory": ("difficulty levels", "difficulty level"),
 }
 
 # No maxLength: llama-cpp-python expands it into a grammar that llama.cpp refuses (the server
@@ -74,7 +75,7 @@ def _count(lo: int, hi: int) -> str:
 
 def generate_children(chain: list[dict], lo: int, hi: int) -> list[dict]:
     parent = chain[-1]
-    _, plural, singular = LEVEL_WORDS[parent["level"]]
+    plural, singular = CHILD_WORDS[parent["level"]]
     user = (f"Task profile:\n{describe(chain)}\n\n"
             f"Propose {_count(lo, hi)} {plural} of the {parent['level']} "
             f"\"{parent['name']}\". Each {singular} needs a short name, a one-sentence "
@@ -103,7 +104,7 @@ def review(context: str, items: list[dict], lo: int, hi: int) -> list[dict]:
 
 def children_context(chain: list[dict]) -> str:
     parent = chain[-1]
-    _, plural, _ = LEVEL_WORDS[parent["level"]]
+    plural, _ = CHILD_WORDS[parent["level"]]
     return (f"Task profile:\n{describe(chain)}\n\nThe set below lists {plural} of the "
             f"{parent['level']} \"{parent['name']}\".")
 
