@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from trouter.cli.fetch_models import default_models_dir
 from trouter.errors import LLMError
 from trouter.llm.cards import card_from_config
 from trouter.llm.server import LlamaServer
@@ -23,8 +24,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def smollm2():
     card = card_from_config(OmegaConf.load(ROOT / "conf/model/smollm2-135m-local.yaml"))
-    models = os.environ.get("TROUTER_MODELS_DIR", str(Path.home() / ".cache/trouter/models"))
-    return ensure_weights(card.local["weights"], models)
+    return ensure_weights(card.local["weights"], default_models_dir())
 
 
 def alive(pid: int) -> bool:

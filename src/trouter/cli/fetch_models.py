@@ -9,7 +9,6 @@ them are downloaded, never installed or imported.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,11 +30,16 @@ def local_cards(conf: Path) -> dict:
     return cards
 
 
+def default_models_dir() -> str:
+    """paths.models_dir as the Hydra config resolves it (TROUTER_MODELS_DIR, TROUTER_CACHE)."""
+    return str(OmegaConf.load(Path(conf_dir()) / "paths" / "default.yaml").models_dir)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("keys", nargs="*", help="model card keys (default: every local card)")
-    default_dir = os.environ.get("TROUTER_MODELS_DIR", str(Path.home() / ".cache/trouter/models"))
-    ap.add_argument("--models-dir", default=default_dir)
+    ap.add_argument("--models-dir", default=default_models_dir(),
+                    help="default: paths.models_dir of conf/paths/default.yaml")
     args = ap.parse_args(argv)
     try:
         cards = local_cards(Path(conf_dir()))
