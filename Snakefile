@@ -12,9 +12,11 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthesis.smk"
+include: "workflow/rules/labeling.smk"
 
 
 rule all:
     input:
         synthesis_outputs(),
+        labeling_outputs(),
     default_target: True

@@ -58,6 +58,47 @@ def test_paper_settings():
     assert cfg.taxonomy.max_domains == 10 and cfg.taxonomy.patience == 3
     assert (cfg.qa.target_per_node, cfg.qa.batch_size, cfg.dedup.threshold) == (40, 8, 0.9)
     assert cfg.synthesizer.key == "gpt-4.1"
+    assert cfg.judge.key == "gpt-4.1-nano"
+    assert list(cfg.pool.candidates) == ["qwen3-0.6b", "qwen3-1.7b", "qwen3-8b", "qwen3-14b",
+                                         "qwen3-32b", "qwen3-235b-a22b"]
+    assert list(cfg.data.benchmarks) == ["gsm8k", "mmlu_redux", "humaneval", "squad",
+                                         "multi_news"]
+
+
+# The authors' prices, CNY per 1M input / output tokens.
+QWEN3_PRICES = {"qwen3-0.6b": (0.3, 1.2), "qwen3-1.7b": (0.3, 1.2), "qwen3-8b": (0.5, 2.0),
+                "qwen3-14b": (1.0, 4.0), "qwen3-32b": (2.0, 8.0), "qwen3-235b-a22b": (2.0, 8.0)}
+
+
+@pytest.mark.parametrize("model", sorted(QWEN3_PRICES))
+def test_paper_pool_cards(model):
+    cfg = compose_with("experiment=paper", "data.dataset=gsm8k", f"+model@candidate={model}")
+    card = card_from_config(cfg.candidate, where="candidate")
+    assert (card.price.input_per_1m, card.price.output_per_1m) == QWEN3_PRICES[model]
+    assert card.price.currency == "CNY" and card.api_key_env == "DASHSCOPE_API_KEY"
+    assert card.generation["extra_body"] == {"enable_thinking": False}  # non-thinking mode
+
+
+@pytest.mark.parametrize("pool", options("pool"))
+def test_every_pool_names_model_cards(pool):
+    cfg = compose_with(f"pool={pool}")
+    keys = list(cfg.pool.candidates)
+    assert keys and len(set(keys)) == len(keys)
+    assert all((CONF / "model" / f"{k}.yaml").is_file() for k in keys)
+    currencies = {OmegaConf.load(CONF / "model" / f"{k}.yaml").price.currency for k in keys}
+    assert len(currencies) == 1
+
+
+def test_local_prices_grow_with_size():
+    cfg = compose_with("experiment=demo")
+    prices = [OmegaConf.load(CONF / "model" / f"{k}.yaml").price for k in cfg.pool.candidates]
+    assert [p.input_per_1m for p in prices] == sorted(p.input_per_1m for p in prices)
+    assert len({p.output_per_1m for p in prices}) == len(prices)
+
+
+@pytest.mark.parametrize("judge", options("judge"))
+def test_every_judge_is_one_override(judge):
+    assert compose_with(f"judge={judge}").judge.key == judge
 
 
 def test_roles_can_differ():

@@ -1,4 +1,4 @@
-"""End to end: the smoke synthesis through Snakemake on the real local llama.cpp server."""
+"""End to end: the smoke experiment through Snakemake on real local llama.cpp servers."""
 
 import json
 import os
@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from trouter.embed import encode
 
@@ -34,7 +35,7 @@ def run_dir(tmp_path_factory):
     proc = snakemake(results)
     out = results / "smoke"
     if proc.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in out.glob("*/log.txt"))
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in out.rglob("log.txt"))
         pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
     return out
 
@@ -91,14 +92,66 @@ def test_qa_after_dedup(run_dir):
             assert counts[d["node_id"]] == TARGET
 
 
+MODELS = ["smollm2-135m-local", "qwen2.5-coder-0.5b-local"]
+DATASETS = ["synthetic", "gsm8k", "mmlu_redux", "humaneval", "squad", "multi_news"]
+
+
+def label_summaries(run_dir):
+    return [run_dir / "labels" / d / m / "summary.json" for d in DATASETS for m in MODELS]
+
+
+def test_labels_cover_every_query_and_model(run_dir):
+    table = pd.read_csv(run_dir / "labels/labels.csv", keep_default_na=False,
+                        na_values={"score": [""]})
+    for dataset in DATASETS:
+        ids = {json.loads(line)["query_id"] for line in (run_dir / f"data/{dataset}.jsonl").open()}
+        sub = table[table["dataset"] == dataset]
+        assert sorted(sub["model"].unique()) == sorted(MODELS)
+        for _, rows in sub.groupby("model"):
+            assert set(rows["query_id"]) == ids and len(rows) == len(ids)
+    assert {len(set(table.loc[table["dataset"] == d, "query_id"])) for d in DATASETS[1:]} == {5}
+    scored = table["score"].notna()
+    assert table.loc[scored, "score"].between(0, 1).all()
+    assert (table.loc[~scored, "error"] != "").all()  # never silently unscored
+    assert set(table.loc[table["dataset"] == "synthetic", "score"].dropna()) <= {0, 0.5, 1}
+    for model in MODELS:  # cost = tokens x the card's prices
+        price = OmegaConf.load(ROOT / f"conf/model/{model}.yaml").price
+        rows = table[table["model"] == model]
+        want = (rows["prompt_tokens"] * price.input_per_1m
+                + rows["completion_tokens"] * price.output_per_1m) / 1e6
+        assert np.allclose(rows["cost"], want) and (rows["currency"] == "USD-nominal").all()
+    assert (table["latency_s"] > 0).all() and (table["completion_tokens"] > 0).all()
+    humaneval = table[table["dataset"] == "humaneval"]
+    assert (humaneval["extracted"] != "").all()  # every program was run
+    norms = json.loads((run_dir / "labels/cost_norm.json").read_text())
+    assert sorted(norms) == sorted(DATASETS)
+    assert all(n["fitted_on"] == "train" and n["cost_min"] <= n["cost_max"]
+               for n in norms.values())
+
+
+def test_summary_has_every_model_and_the_oracle(run_dir):
+    summary = pd.read_csv(run_dir / "labels/summary.csv")
+    for dataset, rows in summary.groupby("dataset"):
+        assert sorted(rows["model"]) == sorted([*MODELS, "oracle"]), dataset
+        oracle = rows[rows["model"] == "oracle"].iloc[0]
+        models = rows[rows["model"] != "oracle"]
+        assert (models["accuracy"] <= oracle["accuracy"] + 1e-9).all()
+        assert models["best_share"].sum() == pytest.approx(1.0)
+    for path in label_summaries(run_dir):
+        s = json.loads(path.read_text())
+        assert s["answer_prompt"] == "answer-v1" and s["llm"]["candidate"]["failed_calls"] == 0
+
+
 def test_rerun_makes_no_llm_calls(run_dir):
-    proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa")
+    proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa",
+                     "label_candidates")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for stage in ("expand_taxonomy", "generate_qa"):
-        summary = json.loads((run_dir / stage / "summary.json").read_text())
+    summaries = [run_dir / s / "summary.json" for s in ("expand_taxonomy", "generate_qa")]
+    for path in summaries + label_summaries(run_dir):
+        summary = json.loads(path.read_text())
         llm = summary["llm"]
         assert llm and all(s["live_calls"] == 0 and s["cached_calls"] > 0
-                           for s in llm.values()), (stage, llm)
+                           for s in llm.values()), (path, llm)
         assert summary["servers_started"] == []
 
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -58,6 +59,20 @@ def test_start_answer_stop(smollm2, tmp_path):
         assert reply.usage.completion_tokens > 0
         pid = srv.proc.pid
     assert wait_dead(pid)
+
+
+def test_server_outlives_the_thread_that_started_it(smollm2, tmp_path):
+    # local servers start lazily on a worker thread of a pool that ends before the stage does
+    srv = LlamaServer(smollm2, "smol", tmp_path / "server.log")
+    worker = threading.Thread(target=srv.start)
+    worker.start()
+    worker.join()
+    try:
+        time.sleep(1.0)
+        assert srv.proc.poll() is None, srv.log_tail()
+    finally:
+        srv.stop()
+    assert wait_dead(srv.proc.pid)
 
 
 def test_bad_weights_fail_fast_with_log(tmp_path):

@@ -2,6 +2,8 @@
 import shlex
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
+
 
 def experiment_conf_exists(name):
     return Path("conf", "experiment", f"{name}.yaml").is_file()
@@ -32,8 +34,43 @@ def hydra_overrides():
     return " ".join(shlex.quote(a) for a in args)
 
 
+def hydra_config():
+    """The composed Hydra config of this run: the one source of the pool and the datasets."""
+    args = [f"experiment={config['experiment']}", *config["overrides"]]
+    with initialize_config_dir(config_dir=str(Path("conf").resolve()), version_base="1.3"):
+        return compose(config_name="config", overrides=args)
+
+
+HCFG = hydra_config()
+CANDIDATES = list(HCFG.pool.candidates)
+DATASETS = ["synthetic", *HCFG.data.benchmarks]
+for _key in CANDIDATES:
+    if not Path("conf", "model", f"{_key}.yaml").is_file():
+        raise ValueError(f"pool.candidates: {_key!r} has no model card conf/model/{_key}.yaml")
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    model="[A-Za-z0-9_.-]+",
+
+
 def synthesis_outputs():
     return [
         run_path("expand_taxonomy", "nodes.csv"),
         run_path("dedup_qa", "qa.csv"),
     ]
+
+
+def prepare_inputs(wildcards):
+    """The synthetic dataset is built from the synthesis outputs; benchmarks need nothing."""
+    return synthesis_outputs() if wildcards.dataset == "synthetic" else []
+
+
+def label_outputs():
+    return [
+        run_path("labels", d, m, "labels.csv") for d in DATASETS for m in CANDIDATES
+    ]
+
+
+def labeling_outputs():
+    return [run_path("labels", "summary.csv")]

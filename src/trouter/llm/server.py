@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +20,10 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """In the child: get SIGKILL when the parent dies, so a killed pipeline leaves no orphan."""
+    """In the child: get SIGKILL when the parent dies, so a killed pipeline leaves no orphan.
+
+    Linux sends it when the *thread* that forked the child exits, so servers are forked by a
+    keeper thread that lives as long as the server (see LlamaServer.start)."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -44,6 +48,7 @@ class LlamaServer:
         self.extra_args = [str(a) for a in extra_args]
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
+        self._released = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -54,16 +59,29 @@ class LlamaServer:
                 "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads), *self.extra_args]
 
-    def start(self) -> LlamaServer:
-        self.port = free_port()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+    def _spawn_and_hold(self, spawned: threading.Event, errors: list) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
                                          preexec_fn=_die_with_parent)
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            errors.append(exc)
         finally:
             log.close()
+            spawned.set()
+        self._released.wait()
+
+    def start(self) -> LlamaServer:
+        self.port = free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        spawned, errors = threading.Event(), []
+        threading.Thread(target=self._spawn_and_hold, args=(spawned, errors),
+                         name=f"keeper-{self.alias}", daemon=True).start()
+        spawned.wait()
+        if errors:
+            self._released.set()
+            raise errors[0]
         try:
             self._wait_ready()
         except BaseException:
@@ -96,9 +114,9 @@ class LlamaServer:
             return "(no log)"
 
     def stop(self, grace_s: float = 2.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
         try:
+            if self.proc is None or self.proc.poll() is not None:
+                return
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
@@ -106,6 +124,8 @@ class LlamaServer:
             self.proc.wait()
         except ProcessLookupError:
             pass
+        finally:
+            self._released.set()
 
     def __enter__(self) -> LlamaServer:
         return self.start()

@@ -30,10 +30,11 @@ def role_cards(cfg: DictConfig, roles: list[str]) -> dict[str, ModelCard]:
     return out
 
 
-def open_session(cfg: DictConfig, roles: list[str], out_dir: Path) -> LLMSession:
+def open_session(cfg: DictConfig, cards: dict[str, ModelCard], out_dir: Path) -> LLMSession:
+    """An LLM session for these role -> card pairs, with the configured retries and cache."""
     retry = RetryPolicy(int(cfg.llm.max_retries), float(cfg.llm.base_delay_s),
                         float(cfg.llm.max_delay_s))
-    return LLMSession(role_cards(cfg, roles), cache_path=Path(cfg.paths.cache_dir) / "llm.sqlite",
+    return LLMSession(cards, cache_path=Path(cfg.paths.cache_dir) / "llm.sqlite",
                       models_dir=Path(cfg.paths.models_dir), out_dir=out_dir, retry=retry,
                       server_threads=int(cfg.llm.server_threads))
 

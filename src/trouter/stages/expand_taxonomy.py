@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from trouter.errors import ConfigError, TrouterError
 from trouter.io import write_csv, write_json, write_jsonl
-from trouter.stages.common import log, log_stats, open_session, stage_dir
+from trouter.stages.common import log, log_stats, open_session, role_cards, stage_dir
 from trouter.synth.prompts import PROMPT_VERSION
 from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, TaxonomyBuilder, nest
 
@@ -35,7 +35,7 @@ def check_config(t: DictConfig) -> None:
 def run(cfg: DictConfig) -> dict:
     check_config(cfg.taxonomy)
     out = stage_dir(cfg, "expand_taxonomy")
-    with open_session(cfg, ["generator", "evaluator"], out) as session:
+    with open_session(cfg, role_cards(cfg, ["generator", "evaluator"]), out) as session:
         builder = TaxonomyBuilder(session.clients["generator"], session.clients["evaluator"],
                                   cfg.taxonomy, max_reasks=int(cfg.llm.max_reasks),
                                   seed=int(cfg.seed))

@@ -9,7 +9,14 @@ from omegaconf import DictConfig
 
 from trouter.errors import ConfigError
 from trouter.io import read_csv, write_csv, write_json, write_jsonl
-from trouter.stages.common import log, log_stats, open_session, question_encoder, stage_dir
+from trouter.stages.common import (
+    log,
+    log_stats,
+    open_session,
+    question_encoder,
+    role_cards,
+    stage_dir,
+)
 from trouter.synth.prompts import PROMPT_VERSION
 from trouter.synth.qa import REPORT_COLUMNS, QAConfig, generate_for_node
 from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, chain_of
@@ -43,7 +50,7 @@ def run(cfg: DictConfig) -> dict:
     leaves = [n for n in nodes if n["level"] == LEVELS[-1]]
     out = stage_dir(cfg, "generate_qa")
     embed = question_encoder(cfg)
-    with open_session(cfg, ["qa_writer"], out) as session:
+    with open_session(cfg, role_cards(cfg, ["qa_writer"]), out) as session:
         client = session.clients["qa_writer"]
         results = client.map(lambda n: generate_for_node(client, chain_of(n, by_id), qcfg, embed),
                              leaves, desc="generate QA")

@@ -1,0 +1,1 @@
+"""Candidate labeling: prompts, answers, scores and costs for every (query, model)."""

@@ -1,0 +1,75 @@
+"""Derived views of the long label table: cost normalisation and per-dataset summaries."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from trouter.errors import DataError
+
+SUMMARY_COLUMNS = ["dataset", "model", "queries", "scored", "flagged", "accuracy", "mean_cost",
+                   "currency", "mean_latency_s", "best_share"]
+
+
+def fit_cost_norm(labels: pd.DataFrame) -> dict[str, dict]:
+    """Per dataset min and max cost over the training split (all candidates), as the paper's
+    min-max normalisation; validation and test rows reuse them (c_norm may leave [0, 1])."""
+    norms = {}
+    for dataset, df in labels.groupby("dataset"):
+        train = df[df["split"] == "train"]
+        if train.empty:
+            raise DataError(f"{dataset}: no training rows to fit the cost normalisation on")
+        norms[dataset] = {"cost_min": float(train["cost"].min()),
+                          "cost_max": float(train["cost"].max()),
+                          "fitted_on": "train", "rows": len(train),
+                          "currency": str(train["currency"].iloc[0])}
+    return norms
+
+
+def normalised_cost(labels: pd.DataFrame, norms: dict[str, dict]) -> pd.Series:
+    """(cost - min) / (max - min) with the dataset's training constants; 0 when max == min."""
+    lo = labels["dataset"].map(lambda d: norms[d]["cost_min"])
+    span = labels["dataset"].map(lambda d: norms[d]["cost_max"] - norms[d]["cost_min"])
+    return ((labels["cost"] - lo) / span.where(span > 0, math.inf)).astype(float)
+
+
+def best_choices(labels: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, query) the model with the highest score, ties to the cheaper one."""
+    scored = labels.dropna(subset=["score"])
+    ranked = scored.sort_values(["dataset", "query_id", "score", "cost", "model"],
+                                ascending=[True, True, False, True, True])
+    return ranked.drop_duplicates(["dataset", "query_id"])
+
+
+def _summary_row(dataset: str, model: str, df: pd.DataFrame, best_share: float) -> dict:
+    return {"dataset": dataset, "model": model, "queries": df["query_id"].nunique(),
+            "scored": int(df["score"].notna().sum()), "flagged": int((df["error"] != "").sum()),
+            "accuracy": df["score"].mean(), "mean_cost": df["cost"].mean(),
+            "currency": df["currency"].iloc[0], "mean_latency_s": df["latency_s"].mean(),
+            "best_share": best_share}
+
+
+def summarize(labels: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and model: accuracy, mean cost, latency and the share of queries on which the
+    model is the best choice; then an `oracle` row per dataset (the best choice on every query)."""
+    best = best_choices(labels)
+    rows = []
+    for dataset, df in labels.groupby("dataset", sort=True):
+        chosen = best[best["dataset"] == dataset]
+        for model, mdf in df.groupby("model", sort=True):
+            share = (chosen["model"] == model).mean() if len(chosen) else math.nan
+            rows.append(_summary_row(dataset, model, mdf, share))
+        if len(chosen):
+            rows.append(_summary_row(dataset, "oracle", chosen, 1.0))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def summary_markdown(summary: pd.DataFrame) -> str:
+    lines = ["| dataset | model | n | accuracy | mean cost | best share | mean latency (s) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in summary.itertuples(index=False):
+        lines.append(f"| {r.dataset} | {r.model} | {r.queries} | {r.accuracy:.3f} | "
+                     f"{r.mean_cost:.3g} {r.currency} | {r.best_share:.2f} | "
+                     f"{r.mean_latency_s:.2f} |")
+    return "\n".join(lines) + "\n"

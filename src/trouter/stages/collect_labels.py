@@ -1,0 +1,62 @@
+"""Rule collect_labels: every label file in one long table, cost constants, per-dataset summary."""
+
+from __future__ import annotations
+
+import pandas as pd
+from omegaconf import DictConfig
+
+from trouter.errors import DataError
+from trouter.io import read_jsonl, write_csv, write_json, write_text
+from trouter.label.answer import LABEL_COLUMNS
+from trouter.label.tables import (
+    SUMMARY_COLUMNS,
+    fit_cost_norm,
+    normalised_cost,
+    summarize,
+    summary_markdown,
+)
+from trouter.stages.common import log, stage_dir
+from trouter.stages.label_candidates import label_dir
+from trouter.stages.prepare_data import SYNTHETIC
+
+NUMERIC = ["score", "prompt_tokens", "completion_tokens", "cost", "latency_s"]
+
+
+def read_labels(cfg: DictConfig, dataset: str, model: str, expected: set[str]) -> pd.DataFrame:
+    path = label_dir(cfg, dataset, model) / "labels.csv"
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    df = pd.read_csv(path, keep_default_na=False, na_values={"score": [""]},
+                     dtype={c: str for c in LABEL_COLUMNS if c not in NUMERIC + ["cached"]})
+    missing = [c for c in LABEL_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {missing}")
+    got = set(df["query_id"])
+    if got != expected or len(df) != len(expected):
+        raise DataError(f"{path}: holds {len(got)} of the {len(expected)} queries of "
+                        f"{dataset} (or duplicates); rerun label_candidates for it")
+    return df
+
+
+def run(cfg: DictConfig) -> dict:
+    datasets = [SYNTHETIC, *cfg.data.benchmarks]
+    frames = []
+    for dataset in datasets:
+        ids = {q["query_id"] for q in read_jsonl(stage_dir(cfg, "data") / f"{dataset}.jsonl")}
+        frames += [read_labels(cfg, dataset, m, ids) for m in cfg.pool.candidates]
+    labels = pd.concat(frames, ignore_index=True)
+    currencies = sorted(set(labels["currency"]))
+    if len(currencies) > 1:
+        raise DataError(f"candidates are priced in different currencies {currencies}; "
+                        "costs cannot be compared")
+    norms = fit_cost_norm(labels)
+    labels["cost_norm"] = normalised_cost(labels, norms)
+    summary = summarize(labels)
+    out = stage_dir(cfg, "labels")
+    write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])
+    write_json(out / "cost_norm.json", norms)
+    write_csv(out / "summary.csv", summary, SUMMARY_COLUMNS)
+    write_text(out / "summary.md", summary_markdown(summary))
+    log.info("collected %d label rows: %d datasets x %d models", len(labels), len(datasets),
+             len(cfg.pool.candidates))
+    return {"rows": len(labels), "norms": norms}
