@@ -13,10 +13,11 @@ setup:
 
 main: setup
 	snakemake --workflow-profile workflow/profiles/default --config experiment=$(EXPERIMENT)
+	@echo; cat results/$(EXPERIMENT)/report/table.md
 
 test: setup
 	python -m pytest
 
 lint: setup
-	ruff check src tests
+	ruff check src tests scripts
 	snakemake --lint

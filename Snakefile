@@ -13,10 +13,12 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthesis.smk"
 include: "workflow/rules/labeling.smk"
+include: "workflow/rules/routing.smk"
 
 
 rule all:
     input:
         synthesis_outputs(),
         labeling_outputs(),
+        report_outputs(),
     default_target: True

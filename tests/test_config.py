@@ -96,6 +96,13 @@ def test_local_prices_grow_with_size():
     assert len({p.output_per_1m for p in prices}) == len(prices)
 
 
+def test_router_defaults():
+    cfg = compose_with("experiment=demo")
+    assert cfg.router.hidden == 256 and cfg.router.logger == "wandb"
+    assert cfg.router.task_prior == "nearest" and cfg.router.labeller.key == cfg.judge.key
+    assert compose_with("router.logger=none").router.logger == "none"
+
+
 @pytest.mark.parametrize("judge", options("judge"))
 def test_every_judge_is_one_override(judge):
     assert compose_with(f"judge={judge}").judge.key == judge

@@ -142,6 +142,30 @@ def test_summary_has_every_model_and_the_oracle(run_dir):
         assert s["answer_prompt"] == "answer-v1" and s["llm"]["candidate"]["failed_calls"] == 0
 
 
+def test_report_has_every_expected_row(run_dir):
+    utility = pd.read_csv(run_dir / "report/utility.csv")
+    assert list(utility.columns) == ["setting", "method", "cost_first", "balanced", "perf_first",
+                                     "utility_sum"]
+    methods = ["oracle", "random", "adaptive_llm", "trouter", *MODELS]
+    want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
+    assert set(zip(utility["setting"], utility["method"], strict=True)) == want
+    assert len(utility) == len(want)
+    numbers = utility.set_index(["setting", "method"])
+    for setting in ("cold_start", "in_domain"):
+        rows = numbers.loc[setting]
+        assert (rows <= rows.loc["oracle"] + 1e-9).all().all()
+    per_bench = pd.read_csv(run_dir / "report/utility_per_benchmark.csv")
+    assert set(per_bench["dataset"]) == set(DATASETS[1:])
+    assert (run_dir / "report/cost_performance.png").stat().st_size > 10_000
+    assert "**Cold-start" in (run_dir / "report/table.md").read_text()
+    for protocol in ("cold_start", "in_domain"):
+        folder = run_dir / "train_router" / protocol
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["models"] == MODELS and summary["epochs"] >= 1
+        assert (folder / "best.ckpt").is_file() and (folder / "metrics.csv").is_file()
+        assert list((folder / "wandb").glob("offline-run-*"))  # wandb, offline by default
+
+
 def test_rerun_makes_no_llm_calls(run_dir):
     proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa",
                      "label_candidates")

@@ -44,6 +44,7 @@ def hydra_config():
 HCFG = hydra_config()
 CANDIDATES = list(HCFG.pool.candidates)
 DATASETS = ["synthetic", *HCFG.data.benchmarks]
+PROTOCOLS = ["cold_start", "in_domain"]
 for _key in CANDIDATES:
     if not Path("conf", "model", f"{_key}.yaml").is_file():
         raise ValueError(f"pool.candidates: {_key!r} has no model card conf/model/{_key}.yaml")
@@ -52,6 +53,7 @@ for _key in CANDIDATES:
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_.-]+",
+    protocol="cold_start|in_domain",
 
 
 def synthesis_outputs():
@@ -74,3 +76,12 @@ def label_outputs():
 
 def labeling_outputs():
     return [run_path("labels", "summary.csv")]
+
+
+
+def router_predictions():
+    return [run_path("train_router", p, "predictions.csv") for p in PROTOCOLS]
+
+
+def report_outputs():
+    return [run_path("report", "utility.csv"), run_path("report", "table.md")]

@@ -7,24 +7,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
+from trouter.catalog import conf_dir
 from trouter.errors import TrouterError
 
 log = logging.getLogger("trouter")
-
-
-def conf_dir() -> str:
-    """`$TROUTER_CONF_DIR`, else ./conf (where Snakemake runs), else the source tree's conf/."""
-    if env := os.environ.get("TROUTER_CONF_DIR"):
-        return str(Path(env).resolve())
-    here = Path.cwd() / "conf"
-    if (here / "config.yaml").is_file():
-        return str(here)
-    return str(Path(__file__).resolve().parents[3] / "conf")
 
 
 def _terminate(signum, frame):

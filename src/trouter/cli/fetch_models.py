@@ -15,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from trouter.cli.common import conf_dir
+from trouter.catalog import conf_dir
 from trouter.errors import TrouterError
 from trouter.llm.cards import card_from_config
 from trouter.llm.weights import ensure_weights

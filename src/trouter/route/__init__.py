@@ -1,0 +1,1 @@
+"""Routers, baselines and the utility they are judged by."""

@@ -1,0 +1,28 @@
+"""Utility U = mu_r * r - mu_c * c_norm and the three settings of the paper."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SETTINGS = {"cost_first": (0.2, 0.8), "balanced": (0.5, 0.5), "perf_first": (0.8, 0.2)}
+
+
+def utility(r, c_norm, mu_r: float, mu_c: float):
+    return mu_r * np.asarray(r, dtype=float) - mu_c * np.asarray(c_norm, dtype=float)
+
+
+def route_by_utility(r_hat: np.ndarray, c_hat: np.ndarray, mu_r: float, mu_c: float) -> np.ndarray:
+    """Per query (row) the model (column) with the highest predicted utility; ties go to the
+    lower column index (candidates are ordered cheapest first)."""
+    return np.argmax(utility(r_hat, c_hat, mu_r, mu_c), axis=1)
+
+
+def adaptive_index(n_models: int, mu_r: float, mu_c: float) -> int:
+    """Adaptive LLM: candidates ordered by price, cheapest first; the cost tolerance
+    t = mu_r / (mu_r + mu_c) in [0.2, 0.8] maps linearly onto the price ranks,
+    i = floor((t - 0.2) / 0.6 * (n - 1) + 0.5), clipped to [0, n - 1]:
+    cost-first -> the cheapest, balanced -> the middle (upper middle for an even n),
+    performance-first -> the most expensive."""
+    t = mu_r / (mu_r + mu_c)
+    i = int(np.floor((t - 0.2) / 0.6 * (n_models - 1) + 0.5 + 1e-9))
+    return min(max(i, 0), n_models - 1)

@@ -1,0 +1,63 @@
+"""Rule assign_tasks: a task type for every real training and validation query (in_domain prior)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from trouter.errors import ConfigError
+from trouter.io import write_csv, write_json
+from trouter.llm.cards import card_from_config
+from trouter.route.data import queries_of, read_labels
+from trouter.route.labeller import LABELLER_VERSION, label_query
+from trouter.route.tasks import task_types
+from trouter.stages.common import log, open_session, stage_dir
+from trouter.stages.generate_qa import load_nodes
+from trouter.stages.prepare_data import SYNTHETIC
+
+METHODS = ("nearest", "llm")
+COLUMNS = ["query_id", "dataset", "split", "node_id", "method"]
+
+
+def run(cfg: DictConfig) -> dict:
+    method = cfg.router.task_prior
+    if method not in METHODS:
+        raise ConfigError(f"router.task_prior={method!r}: expected one of {METHODS}")
+    queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
+    queries = queries[(queries["dataset"] != SYNTHETIC) & queries["split"].isin(["train", "val"])]
+    with np.load(stage_dir(cfg, "embed_queries") / "queries.npz") as z:
+        row = {q: i for i, q in enumerate(z["ids"])}
+        vecs = z["vectors"][[row[q] for q in queries.index]]
+    with np.load(stage_dir(cfg, "embed_queries") / "task_types.npz") as z:
+        task_ids, task_vecs = list(z["ids"]), z["vectors"]
+    nearest = np.argmax(vecs @ task_vecs.T, axis=1)
+    picks, methods, stats = list(nearest), ["nearest"] * len(nearest), None
+    out = stage_dir(cfg, "assign_tasks")
+    if method == "llm":
+        tasks = task_types(load_nodes(stage_dir(cfg, "expand_taxonomy") / "nodes.csv"))
+        card = card_from_config(cfg.router.labeller, where="router.labeller")
+        with open_session(cfg, {"labeller": card}, out) as session:
+            client = session.clients["labeller"]
+            got = client.map(lambda q: label_query(
+                client, q, tasks, max_chars=int(cfg.router.labeller_max_chars),
+                max_reasks=int(cfg.llm.max_reasks), seed=int(cfg.seed)),
+                list(queries["prompt"]), desc="task labels")
+            stats = session.stats()
+        for i, g in enumerate(got):
+            if g is not None:
+                picks[i], methods[i] = g, "llm"
+            else:
+                methods[i] = "nearest (labeller reply unusable)"
+    table = pd.DataFrame({"query_id": queries.index, "dataset": queries["dataset"].to_numpy(),
+                          "split": queries["split"].to_numpy(),
+                          "node_id": [task_ids[i] for i in picks], "method": methods})
+    write_csv(out / "assignments.csv", table, COLUMNS)
+    summary = {"method": method, "queries": len(table), "labeller_prompt":
+               LABELLER_VERSION if method == "llm" else None,
+               "fallbacks": int(table["method"].str.startswith("nearest (").sum()),
+               "agreement_with_nearest": float(np.mean(np.array(picks) == nearest))
+               if len(picks) else None, "llm": stats}
+    write_json(out / "summary.json", summary)
+    log.info("assigned task types to %d queries by %s", len(table), method)
+    return summary

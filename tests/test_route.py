@@ -1,0 +1,143 @@
+"""TRouter's network and loss, the utility, the routing rules and the references."""
+
+import math
+
+import lightning.pytorch as pl
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from trouter.route.lit import RoutingDataModule, RoutingSet, TRouterModule
+from trouter.route.methods import all_choices
+from trouter.route.net import TRouterNet, masked_mse, trouter_loss
+from trouter.route.utility import SETTINGS, adaptive_index, route_by_utility, utility
+
+
+def test_shapes_and_gradients():
+    torch.manual_seed(0)
+    net = TRouterNet(emb_dim=8, n_models=2, hidden=16, temperature=0.5)
+    out = net(torch.randn(4, 8), torch.randn(3, 8))
+    assert out["logits"].shape == out["q_t"].shape == (4, 3)
+    assert out["r_t"].shape == out["c_t"].shape == (3, 2)
+    assert out["r_hat"].shape == out["c_hat"].shape == (4, 2)
+    assert torch.allclose(out["q_t"].sum(-1), torch.ones(4))
+    assert torch.allclose(out["r_hat"], out["q_t"] @ out["r_t"])
+    prior = torch.eye(3)[[0, 1, 2, 0]]
+    target = torch.rand(4, 2)
+    ones = torch.ones(4, 2)
+    trouter_loss(out, prior, target, target, ones, ones)["loss"].backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_temperature_sharpens_the_task_distribution():
+    torch.manual_seed(0)
+    net = TRouterNet(8, 2, hidden=16, dropout=0.0)
+    q, t = torch.randn(5, 8), torch.randn(4, 8)
+    soft = net(q, t)["q_t"]
+    net.temperature = 0.1
+    sharp = net(q, t)["q_t"]
+    assert (sharp.max(-1).values >= soft.max(-1).values - 1e-6).all()
+    with pytest.raises(ValueError):
+        TRouterNet(8, 2, temperature=0)
+
+
+def test_loss_equals_a_hand_computed_value():
+    out = {"logits": torch.tensor([[0.0, math.log(3.0)]]),
+           "r_hat": torch.tensor([[0.5, 1.0]]), "c_hat": torch.tensor([[0.2, 0.4]])}
+    prior = torch.tensor([[0.0, 1.0]])
+    r, c = torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 0.4]])
+    ones = torch.ones(1, 2)
+    losses = trouter_loss(out, prior, r, c, ones, ones)
+    # q(t|q) = (1/4, 3/4): CE = -ln(3/4); MSE over (perf, m1), (perf, m2), (cost, m1), (cost, m2)
+    task, mse = -math.log(0.75), (0.25 + 0.0 + 0.04 + 0.0) / 4
+    assert losses["task"].item() == pytest.approx(task)
+    assert losses["mse"].item() == pytest.approx(mse)
+    assert losses["loss"].item() == pytest.approx(task + mse)  # 0.36018...
+    assert trouter_loss(out, prior, r, c, ones, ones, task_weight=0.0)["loss"].item() == \
+        pytest.approx(mse)
+
+
+def test_masked_mse_skips_missing_targets():
+    pred = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    target = torch.tensor([[0.0, float("nan")], [0.0, 1.0]])
+    mask = (~target.isnan()).float()
+    assert masked_mse(pred, target, mask).tolist() == pytest.approx([0.5, 1.0])
+
+
+def test_utility_and_routing_rule():
+    assert utility([1.0, 0.5], [1.0, 0.0], 0.5, 0.5).tolist() == [0.0, 0.25]
+    r_hat = np.array([[0.9, 0.6], [0.2, 0.8]])
+    c_hat = np.array([[1.0, 0.0], [0.0, 1.0]])
+    # cost-first: 0.2r - 0.8c -> query 0: (-0.62, 0.12), query 1: (0.04, -0.64)
+    assert route_by_utility(r_hat, c_hat, 0.2, 0.8).tolist() == [1, 0]
+    # performance-first: 0.8r - 0.2c -> query 0: (0.52, 0.48), query 1: (0.16, 0.44)
+    assert route_by_utility(r_hat, c_hat, 0.8, 0.2).tolist() == [0, 1]
+    # a tie goes to the cheaper (first) model
+    assert route_by_utility(np.array([[0.5, 0.5]]), np.zeros((1, 2)), 0.5, 0.5).tolist() == [0]
+
+
+@pytest.mark.parametrize("n,want", [(1, [0, 0, 0]), (2, [0, 1, 1]), (3, [0, 1, 2]),
+                                    (6, [0, 3, 5])])
+def test_adaptive_llm_rule(n, want):
+    assert [adaptive_index(n, *SETTINGS[s]) for s in SETTINGS] == want
+
+
+def tables(seed=0, n=40, m=3):
+    rng = np.random.default_rng(seed)
+    models = [f"m{j}" for j in range(m)]
+    idx = [f"q{i}" for i in range(n)]
+    r = pd.DataFrame(rng.integers(0, 2, (n, m)).astype(float), index=idx, columns=models)
+    cost = pd.DataFrame(rng.random((n, m)) * np.arange(1, m + 1), index=idx, columns=models)
+    c_norm = cost / cost.to_numpy().max()
+    datasets = pd.Series(["a", "b"] * (n // 2), index=idx)
+    preds = {"noisy": (r + rng.normal(0, 0.3, r.shape), c_norm + rng.normal(0, 0.1, r.shape))}
+    return r, cost, c_norm, datasets, preds
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_oracle_bounds_every_method_and_random_is_the_mean(seed):
+    r, cost, c_norm, datasets, preds = tables(seed)
+    chosen = all_choices(r, cost, c_norm, datasets, preds)
+    means = chosen.groupby(["utility_setting", "method"])["utility"].mean().unstack()
+    for setting in SETTINGS:
+        row = means.loc[setting]
+        assert (row <= row["oracle"] + 1e-12).all()
+        assert row["random"] == pytest.approx(row[list(r.columns)].mean())
+    per_query = chosen.pivot_table(index=["utility_setting", "query_id"], columns="method",
+                                   values="utility")
+    assert (per_query.le(per_query["oracle"], axis=0) | per_query.isna()).all().all()
+    adaptive = chosen[chosen["method"] == "adaptive_llm"].groupby("utility_setting")["model"]
+    assert adaptive.unique().map(list).to_dict() == {"cost_first": ["m0"], "balanced": ["m1"],
+                                                     "perf_first": ["m2"]}
+
+
+def fit(seed):
+    rng = np.random.default_rng(0)
+    n, t, e = 64, 3, 8
+    tasks = rng.normal(size=(t, e)).astype(np.float32)
+    which = rng.integers(0, t, n)
+    queries = (tasks[which] + rng.normal(0, 0.1, (n, e))).astype(np.float32)
+    prior = np.eye(t, dtype=np.float32)[which]
+    perf = np.stack([which == 0, which != 0], 1).astype(np.float32)
+    cost = np.tile([0.0, 1.0], (n, 1)).astype(np.float32)
+    data = RoutingSet(queries, prior, perf, cost)
+    pl.seed_everything(seed, verbose=False)
+    module = TRouterModule(tasks, 2, hidden=16, lr=1e-2, dropout=0.0)
+    trainer = pl.Trainer(max_epochs=30, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False,
+                         deterministic=True, accelerator="cpu")
+    trainer.fit(module, datamodule=RoutingDataModule(data, data, batch_size=16, seed=seed))
+    return module, data, trainer
+
+
+def test_training_learns_and_is_reproducible():
+    module, data, trainer = fit(7)
+    metrics = trainer.callback_metrics
+    assert metrics["val/task_acc"] > 0.95 and metrics["val/mse"] < 0.05
+    with torch.no_grad():
+        out = module(torch.as_tensor(data.queries))
+    again, _, _ = fit(7)
+    with torch.no_grad():
+        assert torch.equal(out["r_hat"], again(torch.as_tensor(data.queries))["r_hat"])

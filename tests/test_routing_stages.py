@@ -1,0 +1,126 @@
+"""assign_tasks -> train_router -> evaluate -> report on a small made-up run folder."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+
+from tests.test_config import CONF
+from trouter.errors import TrouterError
+from trouter.io import write_csv
+from trouter.label.answer import LABEL_COLUMNS
+from trouter.stages import assign_tasks, evaluate, report, train_router
+from trouter.stages.embed_queries import save_npz
+
+MODELS = ["smollm2-135m-local", "qwen2.5-coder-0.5b-local"]  # the smoke pool, cheapest first
+NODES = [("nD", "", "domain"), ("nS", "nD", "subcategory"), ("nA", "nS", "difficulty"),
+         ("nB", "nS", "difficulty")]
+
+
+def make_run(root, rng):
+    """Synthetic queries of two task types: the big model is needed on nB only; benchmark
+    queries look like one or the other."""
+    run = root / "smoke"
+    write_csv(run / "expand_taxonomy/nodes.csv", pd.DataFrame(
+        [{"id": i, "parent_id": p, "level": lv, "name": i, "definition": "d", "example": "e"}
+         for i, p, lv in NODES]), ["id", "parent_id", "level", "name", "definition", "example"])
+    centers = {"nA": rng.normal(size=16), "nB": rng.normal(size=16)}
+    rows, vecs = [], {}
+    specs = [("synthetic", "train", 20), ("synthetic", "val", 6), ("gsm8k", "train", 10),
+             ("gsm8k", "val", 4), ("gsm8k", "test", 12)]
+    for dataset, split, n in specs:
+        for i in range(n):
+            node = "nA" if i % 2 else "nB"
+            qid = f"{dataset}-{split}-{i}"
+            v = centers[node] + rng.normal(0, 0.1, 16)
+            vecs[qid] = v / np.linalg.norm(v)
+            for j, model in enumerate(MODELS):
+                score = 1.0 if (node == "nA" or j == 1) else 0.0
+                cost = 1e-6 * (1 + 4 * j)
+                rows.append({"query_id": qid, "dataset": dataset, "task": dataset, "split": split,
+                             "node_id": node if dataset == "synthetic" else "", "model": model,
+                             "prompt": qid, "response": "r", "score": score, "extracted": "",
+                             "finish_reason": "stop", "prompt_tokens": 10,
+                             "completion_tokens": 5, "cost": cost, "currency": "USD-nominal",
+                             "latency_s": 0.1, "cached": False, "error": "", "cost_norm": j})
+    write_csv(run / "labels/labels.csv", pd.DataFrame(rows), [*LABEL_COLUMNS, "cost_norm"])
+    ids = sorted(vecs)
+    save_npz(run / "embed_queries/queries.npz", ids=np.array(ids),
+             vectors=np.stack([vecs[q] for q in ids]).astype(np.float32))
+    tasks = np.stack([centers["nA"], centers["nB"]])
+    tasks /= np.linalg.norm(tasks, axis=1, keepdims=True)
+    save_npz(run / "embed_queries/task_types.npz", ids=np.array(["nA", "nB"]),
+             texts=np.array(["a", "b"]), vectors=tasks.astype(np.float32))
+    return run
+
+
+def config(root, *extra):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose("config", overrides=["experiment=smoke", f"paths.results_dir={root}",
+                                             "router.logger=none", "router.max_epochs=60",
+                                             "router.lr=0.01", *extra])
+
+
+def test_routing_stages(tmp_path):
+    run = make_run(tmp_path, np.random.default_rng(0))
+    summary = assign_tasks.run(config(tmp_path))
+    assigned = pd.read_csv(run / "assign_tasks/assignments.csv")
+    assert summary["method"] == "nearest" and len(assigned) == 14
+    # odd questions were drawn around nA, even ones around nB
+    want = ["nA" if int(q.rsplit("-", 1)[1]) % 2 else "nB" for q in assigned["query_id"]]
+    assert list(assigned["node_id"]) == want
+    for protocol in ("cold_start", "in_domain"):
+        s = train_router.run(config(tmp_path, f"router.protocol={protocol}"))
+        assert s["models"] == MODELS and s["epochs"] >= 1
+        assert (run / f"train_router/{protocol}/best.ckpt").is_file()
+        metrics = pd.read_csv(run / f"train_router/{protocol}/metrics.csv")
+        assert {"train/loss", "val/loss", "val/task_acc"} <= set(metrics.columns)
+        assert not (run / f"train_router/{protocol}/wandb").exists()  # logger=none
+    evaluate.run(config(tmp_path))
+    report.run(config(tmp_path))
+    utility = pd.read_csv(run / "report/utility.csv")
+    assert list(utility.columns) == ["setting", "method", "cost_first", "balanced", "perf_first",
+                                     "utility_sum"]
+    methods = {"oracle", "random", "adaptive_llm", "trouter", *MODELS}
+    for setting in ("cold_start", "in_domain"):
+        rows = utility[utility["setting"] == setting].set_index("method").drop(columns="setting")
+        assert set(rows.index) == methods
+        assert (rows.drop(index="oracle") <= rows.loc["oracle"] + 1e-12).all().all()
+        # the router learned which task type needs the big model: it matches the oracle
+        assert rows.loc["trouter", "utility_sum"] == pytest.approx(rows.loc["oracle",
+                                                                            "utility_sum"])
+    assert (utility["utility_sum"] - utility[["cost_first", "balanced", "perf_first"]]
+            .sum(axis=1)).abs().max() < 1e-12
+    assert (run / "report/cost_performance.png").stat().st_size > 10_000
+    assert "| trouter |" in (run / "report/table.md").read_text()
+
+
+def test_unknown_protocol_and_prior_are_refused(tmp_path):
+    make_run(tmp_path, np.random.default_rng(0))
+    with pytest.raises(TrouterError, match="router.protocol='warm'"):
+        train_router.run(config(tmp_path, "router.protocol=warm"))
+    with pytest.raises(TrouterError, match="router.task_prior='random'"):
+        assign_tasks.run(config(tmp_path, "router.task_prior=random"))
+
+
+def test_llm_labeller_with_fallback(tmp_path):
+    from tests.scripted_server import Reply, ScriptedServer
+
+    def backend(request):
+        query = request["messages"][-1]["content"]
+        if "train-3" in query:
+            return Reply(content="It is hard to say.")
+        return Reply(content='{"task": 2}')  # always nB
+
+    run = make_run(tmp_path, np.random.default_rng(0))
+    with ScriptedServer(responder=backend) as srv:
+        summary = assign_tasks.run(config(tmp_path, "router.task_prior=llm", "judge.local=null",
+                                          f"judge.base_url={srv.base_url}"))
+        listing = srv.requests[0]["messages"][0]["content"]
+    assert "1. " in listing and "2. " in listing  # the numbered task types
+    table = pd.read_csv(run / "assign_tasks/assignments.csv").set_index("query_id")
+    fallback = table.loc["gsm8k-train-3"]
+    assert fallback["method"].startswith("nearest (") and fallback["node_id"] == "nA"
+    others = table.drop(index="gsm8k-train-3")
+    assert (others["method"] == "llm").all() and (others["node_id"] == "nB").all()
+    assert summary["fallbacks"] == 1 and summary["labeller_prompt"] == "task-labeller-v1"

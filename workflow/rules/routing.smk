@@ -1,0 +1,102 @@
+# Routing: embeddings once, TRouter per protocol, every method evaluated, the report.
+
+
+rule embed_queries:
+    input:
+        labels=rules.collect_labels.output.labels,
+        nodes=rules.expand_taxonomy.output.nodes,
+    output:
+        queries=run_path("embed_queries", "queries.npz"),
+        tasks=run_path("embed_queries", "task_types.npz"),
+    log:
+        run_path("embed_queries", "log.txt"),
+    params:
+        overrides=hydra_overrides(),
+    threads: 2
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.embed_queries {params.overrides} > {log} 2>&1"
+
+
+rule assign_tasks:
+    input:
+        labels=rules.collect_labels.output.labels,
+        queries=rules.embed_queries.output.queries,
+        tasks=rules.embed_queries.output.tasks,
+    output:
+        assignments=run_path("assign_tasks", "assignments.csv"),
+        summary=run_path("assign_tasks", "summary.json"),
+    log:
+        run_path("assign_tasks", "log.txt"),
+    params:
+        overrides=hydra_overrides(),
+    resources:
+        llm_server=1,
+    threads: 2
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.assign_tasks {params.overrides} > {log} 2>&1"
+
+
+rule train_router:
+    input:
+        labels=rules.collect_labels.output.labels,
+        queries=rules.embed_queries.output.queries,
+        tasks=rules.embed_queries.output.tasks,
+        assignments=rules.assign_tasks.output.assignments,
+    output:
+        predictions=run_path("train_router", "{protocol}", "predictions.csv"),
+        summary=run_path("train_router", "{protocol}", "summary.json"),
+    log:
+        run_path("train_router", "{protocol}", "log.txt"),
+    params:
+        overrides=hydra_overrides(),
+    threads: 2
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.train_router {params.overrides}"
+        " router.protocol={wildcards.protocol} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        labels=rules.collect_labels.output.labels,
+        predictions=router_predictions(),
+    output:
+        choices=run_path("evaluate", "choices.csv"),
+        utility=run_path("evaluate", "utility.csv"),
+        per_benchmark=run_path("evaluate", "utility_per_benchmark.csv"),
+        points=run_path("evaluate", "points.csv"),
+    log:
+        run_path("evaluate", "log.txt"),
+    params:
+        overrides=hydra_overrides(),
+    threads: 1
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.evaluate {params.overrides} > {log} 2>&1"
+
+
+rule report:
+    input:
+        utility=rules.evaluate.output.utility,
+        per_benchmark=rules.evaluate.output.per_benchmark,
+        points=rules.evaluate.output.points,
+    output:
+        utility=run_path("report", "utility.csv"),
+        per_benchmark=run_path("report", "utility_per_benchmark.csv"),
+        table=run_path("report", "table.md"),
+        plot=run_path("report", "cost_performance.png"),
+    log:
+        run_path("report", "log.txt"),
+    params:
+        overrides=hydra_overrides(),
+    threads: 1
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.report {params.overrides} > {log} 2>&1"
