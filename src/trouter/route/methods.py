@@ -17,19 +17,17 @@ def choices(method: str, picks: np.ndarray | None, r: pd.DataFrame, cost: pd.Dat
 
     `picks=None` is the random reference: the expected value of a uniform choice (its `model`
     is 'uniform'), not one sampled draw."""
-    u = utility(r.to_numpy(), c_norm.to_numpy(), *mu)
-    idx = np.arange(len(r))
+    tables = {"score": r.to_numpy(), "cost": cost.to_numpy(), "cost_norm": c_norm.to_numpy()}
+    tables["utility"] = utility(tables["score"], tables["cost_norm"], *mu)
     if picks is None:
-        score, cst, cn, uu = (x.mean(1) for x in (r.to_numpy(), cost.to_numpy(),
-                                                  c_norm.to_numpy(), u))
+        values = {k: v.mean(axis=1) for k, v in tables.items()}
         model = np.full(len(r), "uniform")
     else:
-        score, cst = r.to_numpy()[idx, picks], cost.to_numpy()[idx, picks]
-        cn, uu = c_norm.to_numpy()[idx, picks], u[idx, picks]
+        rows = np.arange(len(r))
+        values = {k: v[rows, picks] for k, v in tables.items()}
         model = np.asarray(r.columns)[picks]
-    return pd.DataFrame({"method": method, "query_id": r.index, "dataset": datasets.loc[r.index]
-                         .to_numpy(), "model": model, "score": score, "cost": cst,
-                         "cost_norm": cn, "utility": uu})
+    return pd.DataFrame({"method": method, "query_id": r.index,
+                         "dataset": datasets.loc[r.index].to_numpy(), "model": model, **values})
 
 
 def all_choices(r, cost, c_norm, datasets, predictions: dict[str, tuple]) -> pd.DataFrame:

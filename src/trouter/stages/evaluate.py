@@ -28,8 +28,9 @@ def test_tables(labels: pd.DataFrame, models: list[str]):
     if r.isna().any().any():
         raise DataError(f"{int(r.isna().sum().sum())} test labels have no score")
     datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"]
-    return r, wide(test, models, "cost").loc[r.index], wide(test, models, "cost_norm")\
-        .loc[r.index], datasets
+    cost = wide(test, models, "cost").loc[r.index]
+    c_norm = wide(test, models, "cost_norm").loc[r.index]
+    return r, cost, c_norm, datasets
 
 
 def router_predictions(cfg: DictConfig, protocol: str, index, models) -> dict[str, tuple]:
