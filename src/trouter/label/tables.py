@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from trouter.errors import DataError
+from trouter.io import read_csv
 
+NUMERIC = ["score", "prompt_tokens", "completion_tokens", "cost", "latency_s", "cost_norm"]
 SUMMARY_COLUMNS = ["dataset", "model", "queries", "scored", "flagged", "accuracy", "mean_cost",
                    "currency", "mean_latency_s", "best_share"]
+
+
+def read_label_table(path, columns) -> pd.DataFrame:
+    """A label table with its columns checked; numbers parsed, an empty score as NaN."""
+    df = read_csv(path, columns)
+    for col in NUMERIC:
+        if col in df:
+            df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="raise")
+    return df
 
 
 def fit_cost_norm(labels: pd.DataFrame) -> dict[str, dict]:

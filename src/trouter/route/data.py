@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from trouter.errors import DataError
-from trouter.io import read_csv
 from trouter.label.answer import LABEL_COLUMNS
-
-NUMERIC = ["score", "prompt_tokens", "completion_tokens", "cost", "latency_s", "cost_norm"]
+from trouter.label.tables import read_label_table
 
 
 def read_labels(path) -> pd.DataFrame:
-    df = read_csv(path, [*LABEL_COLUMNS, "cost_norm"])
-    for col in NUMERIC:
-        df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="raise")
-    return df
+    """The collected label table (labels/labels.csv, with cost_norm)."""
+    return read_label_table(path, [*LABEL_COLUMNS, "cost_norm"])
 
 
 def wide(labels: pd.DataFrame, models: list[str], column: str) -> pd.DataFrame:

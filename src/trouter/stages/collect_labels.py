@@ -12,6 +12,7 @@ from trouter.label.tables import (
     SUMMARY_COLUMNS,
     fit_cost_norm,
     normalised_cost,
+    read_label_table,
     summarize,
     summary_markdown,
 )
@@ -19,18 +20,10 @@ from trouter.stages.common import log, stage_dir
 from trouter.stages.label_candidates import label_dir
 from trouter.stages.prepare_data import SYNTHETIC
 
-NUMERIC = ["score", "prompt_tokens", "completion_tokens", "cost", "latency_s"]
-
 
 def read_labels(cfg: DictConfig, dataset: str, model: str, expected: set[str]) -> pd.DataFrame:
     path = label_dir(cfg, dataset, model) / "labels.csv"
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    df = pd.read_csv(path, keep_default_na=False, na_values={"score": [""]},
-                     dtype={c: str for c in LABEL_COLUMNS if c not in NUMERIC + ["cached"]})
-    missing = [c for c in LABEL_COLUMNS if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}")
+    df = read_label_table(path, LABEL_COLUMNS)
     got = set(df["query_id"])
     if got != expected or len(df) != len(expected):
         raise DataError(f"{path}: holds {len(got)} of the {len(expected)} queries of "
