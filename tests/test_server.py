@@ -87,17 +87,25 @@ def test_bad_weights_fail_fast_with_log(tmp_path):
 CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
+    from trouter.interrupts import make_interruptible
     from trouter.llm.server import LlamaServer
+    make_interruptible()  # as every entry point does (trouter.cli.common)
     with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2])) as srv:
         print(srv.proc.pid, flush=True)
         time.sleep(600)
 """)
 
 
+def ignore_sigint():
+    # the worst case a child can inherit: a runner started as a background job of a
+    # non-interactive shell passes SIGINT on *ignored* (how this test once failed)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_no_orphan_when_parent_is_interrupted_or_killed(smollm2, tmp_path, sig):
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(smollm2), str(tmp_path / "s.log")],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     try:
         server_pid = int(child.stdout.readline())
         assert alive(server_pid)

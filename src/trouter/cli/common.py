@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable
 
@@ -13,12 +12,9 @@ from omegaconf import DictConfig
 
 from trouter.catalog import conf_dir
 from trouter.errors import TrouterError
+from trouter.interrupts import make_interruptible
 
 log = logging.getLogger("trouter")
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
@@ -26,9 +22,7 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
 
     @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
     def _main(cfg: DictConfig) -> None:
-        signal.signal(signal.SIGTERM, _terminate)
-        # even when started from a shell that ignores SIGINT (a background job)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        make_interruptible()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("WANDB_MODE", "offline")
         try:
