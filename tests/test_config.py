@@ -8,6 +8,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from trouter.errors import ConfigError
 from trouter.llm.cards import card_from_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,15 @@ def test_paper_settings():
                                          "qwen3-32b", "qwen3-235b-a22b"]
     assert list(cfg.data.benchmarks) == ["gsm8k", "mmlu_redux", "humaneval", "squad",
                                          "multi_news"]
+    assert cfg.labeling.cost_norm == "node" and cfg.taxonomy.evaluator
+    # limits that can reach 10 domains, 103 subcategories and 447 difficulty nodes
+    kids = cfg.taxonomy.children
+    assert 10 * kids.domain.max >= 103 and 103 * kids.subcategory.max >= 447
+    assert (cfg.data.synthetic.train_per_node, cfg.data.synthetic.val_per_node) == (30, 10)
+    tests = {k: cfg.benchmarks[k].splits.test for k in cfg.data.benchmarks}
+    assert tests == {"gsm8k": 400, "mmlu_redux": 400, "humaneval": 100, "squad": 400,
+                     "multi_news": 100}  # HumanEval and Multi-News hold 164 and 200 items
+    assert max(cfg.benchmarks[k].splits.train for k in cfg.data.benchmarks) == 500
 
 
 # The authors' prices, CNY per 1M input / output tokens.
@@ -77,6 +87,27 @@ def test_paper_pool_cards(model):
     assert (card.price.input_per_1m, card.price.output_per_1m) == QWEN3_PRICES[model]
     assert card.price.currency == "CNY" and card.api_key_env == "DASHSCOPE_API_KEY"
     assert card.generation["extra_body"] == {"enable_thinking": False}  # non-thinking mode
+
+
+def test_adaptive_llm_breaks_price_ties_by_size():
+    from trouter.route.pool import models_by_price
+    from trouter.route.utility import SETTINGS, adaptive_index
+
+    models = models_by_price(compose_with("experiment=paper"))
+    # 0.6B and 1.7B share a price, as do 32B and 235B-A22B (total parameters)
+    assert models == ["qwen3-0.6b", "qwen3-1.7b", "qwen3-8b", "qwen3-14b", "qwen3-32b",
+                      "qwen3-235b-a22b"]
+    picks = {s: models[adaptive_index(len(models), *mu)] for s, mu in SETTINGS.items()}
+    assert picks == {"cost_first": "qwen3-0.6b", "balanced": "qwen3-14b",
+                     "perf_first": "qwen3-235b-a22b"}
+
+
+@pytest.mark.parametrize("bad", ["-3", "0", "'many'", "true", ".nan"])
+def test_card_size_must_be_positive(bad):
+    card = OmegaConf.load(CONF / "model" / "qwen3-8b.yaml")
+    card.params_b = OmegaConf.create(f"v: {bad}").v
+    with pytest.raises(ConfigError, match=r"qwen3-8b.*params_b"):
+        card_from_config(card, where="qwen3-8b")
 
 
 @pytest.mark.parametrize("pool", options("pool"))
@@ -101,6 +132,20 @@ def test_router_defaults():
     assert cfg.router.hidden == 256 and cfg.router.logger == "wandb"
     assert cfg.router.task_prior == "nearest" and cfg.router.labeller.key == cfg.judge.key
     assert compose_with("router.logger=none").router.logger == "none"
+
+
+def test_the_authors_trouter():
+    rc = compose_with("experiment=paper").router
+    assert (rc.temperature, rc.lr, rc.batch_size, rc.max_epochs, rc.patience) == \
+        (0.07, 1e-4, 64, 20, 3)
+    assert (rc.hidden, list(rc.match_hidden), list(rc.head_hidden)) == (256, [256, 256], [256, 256])
+    assert rc.branch_to_embedding and rc.head_sigmoid and rc.match_dropout == 0.1
+    assert rc.task_weight == 1.0
+    from trouter.route.net import TRouterNet
+    from trouter.stages.train_router import net_settings
+
+    net = TRouterNet(384, 6, **net_settings(rc, 384))
+    assert sum(p.numel() for p in net.parameters()) == 2_632_717  # "about 2.6M"
 
 
 @pytest.mark.parametrize("judge", options("judge"))

@@ -111,6 +111,41 @@ def test_splits_are_seeded_disjoint_and_keep_test_fixed():
         assign_splits(fake(20), {**sizes, "train": 16}, 1, "x")
 
 
+def test_groups_never_span_two_splits_and_sizes_stay_exact():
+    records = [{"query_id": f"q{i:02d}", "pool": "all", "group": f"g{i // 3}"} for i in range(30)]
+    sizes = {"train": 7, "val": 4, "test": 5}
+    rows = assign_splits(records, sizes, 1, "x")
+    assert {k: len(v) for k, v in by_split(rows).items()} == sizes
+    splits_of = {}
+    for r in rows:
+        splits_of.setdefault(r["group"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits_of.values())
+    bigger = by_split(assign_splits(records, {**sizes, "train": 12}, 1, "x"))
+    assert bigger["test"] == by_split(rows)["test"]
+
+
+@pytest.mark.parametrize("key", sorted(REGISTRY))
+def test_no_shared_context_across_splits(key):
+    """With the configured sizes, no passage (or other shared context) is in two splits."""
+    from omegaconf import OmegaConf
+
+    from tests.test_config import CONF
+
+    sizes = dict(OmegaConf.load(CONF / "benchmark" / f"{key}.yaml").splits)
+    records, _ = dedupe(load(key))
+    rows = assign_splits(records, sizes, 1234, key)
+    assert len(rows) == sum(sizes.values())
+    seen = {}
+    for r in rows:
+        context = r["fields"].get("context") or r["fields"].get("documents") or r["query_id"]
+        seen.setdefault(context, set()).add(r["split"])
+    assert all(len(s) == 1 for s in seen.values())
+    if key == "squad":
+        assert len(seen) < len(rows) / 2  # passages really are shared by several questions
+    # the router's query starts with the question and holds the rest of the query
+    assert all(r["query"].startswith(r["question"]) for r in rows)
+
+
 def test_two_pool_benchmarks_test_only_on_upstream_test():
     rows = assign_splits(fake(10, "train", "a") + fake(4, "test", "b"),
                          {"train": 6, "val": 2, "test": 4}, 1, "x")

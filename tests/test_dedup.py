@@ -89,3 +89,12 @@ def test_real_encoder_flags_paraphrase_not_different_question():
     assert v.shape == (3, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert float(v[0] @ v[1]) > 0.9 > float(v[0] @ v[2])
+
+
+def test_truncation_is_measured_in_word_pieces():
+    from trouter.embed import load_encoder, truncated
+
+    limit = load_encoder().max_seq_length  # 256 word pieces for all-MiniLM-L6-v2
+    # "cat" is one word piece; [CLS] and [SEP] take two places
+    fits, cut = " ".join(["cat"] * (limit - 2)), " ".join(["cat"] * (limit - 1))
+    assert truncated(["What is 2 + 2?", fits, cut]).tolist() == [False, False, True]

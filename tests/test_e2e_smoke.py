@@ -157,11 +157,18 @@ def test_report_has_every_expected_row(run_dir):
     per_bench = pd.read_csv(run_dir / "report/utility_per_benchmark.csv")
     assert set(per_bench["dataset"]) == set(DATASETS[1:])
     assert (run_dir / "report/cost_performance.png").stat().st_size > 10_000
-    assert "**Cold-start" in (run_dir / "report/table.md").read_text()
+    table = (run_dir / "report/table.md").read_text()
+    assert "**Cold-start" in table and "**Task recognition**" in table
+    embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
+    assert embed["embed"] == "query" and sorted(embed["truncation"]) == sorted(DATASETS)
+    assert all(c["question_truncated"] == 0 for c in embed["truncation"].values())
     for protocol in ("cold_start", "in_domain"):
         folder = run_dir / "train_router" / protocol
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["models"] == MODELS and summary["epochs"] >= 1
+        recognition = summary["task_recognition"]
+        assert sorted(recognition) == sorted(DATASETS[1:])
+        assert all(0 <= v["test"]["top1"] <= 1 for v in recognition.values())
         assert (folder / "best.ckpt").is_file() and (folder / "metrics.csv").is_file()
         assert list((folder / "wandb").glob("offline-run-*"))  # wandb, offline by default
 

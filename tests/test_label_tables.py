@@ -43,6 +43,25 @@ def test_cost_norm_needs_training_rows_and_handles_a_flat_range():
     assert list(normalised_cost(flat, fit_cost_norm(flat))) == [0.0]
 
 
+def test_cost_norm_per_difficulty_node_for_synthetic_rows():
+    rows = [("synthetic", "a1", "train", "m", 1.0, 1.0, 0.1, ""),
+            ("synthetic", "a2", "train", "m", 1.0, 3.0, 0.1, ""),
+            ("synthetic", "b1", "train", "m", 1.0, 10.0, 0.1, ""),
+            ("synthetic", "b2", "train", "m", 1.0, 30.0, 0.1, ""),
+            ("synthetic", "b3", "val", "m", 1.0, 20.0, 0.1, ""),
+            ("gsm8k", "g1", "train", "m", 1.0, 2.0, 0.1, ""),
+            ("gsm8k", "g2", "train", "m", 1.0, 4.0, 0.1, "")]
+    df = labels(rows).assign(node_id=["nA", "nA", "nB", "nB", "nB", "", ""])
+    by_dataset = normalised_cost(df, fit_cost_norm(df), "dataset")
+    assert list(by_dataset) == pytest.approx([0.0, 2 / 29, 9 / 29, 1.0, 19 / 29, 0.0, 1.0])
+    norms = fit_cost_norm(df, "node")
+    assert sorted(norms) == ["gsm8k", "synthetic/nA", "synthetic/nB"]
+    by_node = normalised_cost(df, norms, "node")
+    assert list(by_node) == pytest.approx([0.0, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0])
+    with pytest.raises(DataError, match="labeling.cost_norm='task'"):
+        fit_cost_norm(df, "task")
+
+
 def test_best_choice_ties_go_to_the_cheaper_model():
     best = best_choices(labels(ROWS)).set_index("query_id")["model"]
     assert best.to_dict() == {"q1": "small", "q2": "big", "q3": "big"}

@@ -65,7 +65,8 @@ def test_routing_stages(tmp_path):
     run = make_run(tmp_path, np.random.default_rng(0))
     summary = assign_tasks.run(config(tmp_path))
     assigned = pd.read_csv(run / "assign_tasks/assignments.csv")
-    assert summary["method"] == "nearest" and len(assigned) == 14
+    # every real query gets one: train and val are in-domain priors, test the recognition reference
+    assert summary["method"] == "nearest" and len(assigned) == 26
     # odd questions were drawn around nA, even ones around nB
     want = ["nA" if int(q.rsplit("-", 1)[1]) % 2 else "nB" for q in assigned["query_id"]]
     assert list(assigned["node_id"]) == want
@@ -76,6 +77,8 @@ def test_routing_stages(tmp_path):
         metrics = pd.read_csv(run / f"train_router/{protocol}/metrics.csv")
         assert {"train/loss", "val/loss", "val/task_acc"} <= set(metrics.columns)
         assert not (run / f"train_router/{protocol}/wandb").exists()  # logger=none
+        # test queries were drawn around their task type: recognition finds every one
+        assert s["task_recognition"]["gsm8k"]["test"] == {"queries": 12, "top1": 1.0}
     evaluate.run(config(tmp_path))
     report.run(config(tmp_path))
     utility = pd.read_csv(run / "report/utility.csv")
@@ -92,7 +95,22 @@ def test_routing_stages(tmp_path):
     assert (utility["utility_sum"] - utility[["cost_first", "balanced", "perf_first"]]
             .sum(axis=1)).abs().max() < 1e-12
     assert (run / "report/cost_performance.png").stat().st_size > 10_000
-    assert "| trouter |" in (run / "report/table.md").read_text()
+    table = (run / "report/table.md").read_text()
+    assert "| trouter |" in table and "| cold_start | gsm8k | 12 | 1.00 |" in table
+    recognition = pd.read_csv(run / "report/task_recognition.csv")
+    assert set(recognition["split"]) == {"val", "test"} and len(recognition) == 4
+
+
+def test_the_authors_architecture_trains(tmp_path):
+    run = make_run(tmp_path, np.random.default_rng(0))
+    assign_tasks.run(config(tmp_path))
+    s = train_router.run(config(tmp_path, "router=trouter_paper", "router.protocol=cold_start",
+                                "router.logger=none"))
+    # branches 16->256->16, matcher 32->256->256->1, 2 x 2 heads 16->256->256->1 (16-dim here)
+    assert s["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + (32 * 256 + 256) + \
+        (256 * 256 + 256) + 257 + 4 * (16 * 256 + 256 + 256 * 256 + 256 + 257)
+    pred = pd.read_csv(run / "train_router/cold_start/predictions.csv")
+    assert pred["r_hat"].between(0, 1).all() and pred["c_hat"].between(0, 1).all()  # sigmoid
 
 
 def test_unknown_protocol_and_prior_are_refused(tmp_path):

@@ -27,6 +27,17 @@ from trouter.score.overlap import lcs_length, rouge_l, score_squad, token_f1
     ("It grew by 50%.", "50"),
     ("Final answer: 2,000", "2000"),
     ("Answer: 0.5 of the cake, 3 pieces later", "0.5"),
+    # the last cue wins, a cue's sum counts after its '=', a Markdown bullet is no minus sign
+    ("#### Step 1: add\n#### 18", "18"),
+    ("The answer is 5 + 3 = 8", "8"),
+    ("- 18", "18"),
+    ("Steps:\n- 3 eggs\n* 18", "18"),
+    ("#### 18\nCheck: 3 + 4 = 7", "18"),
+    ("The answer is 7. On reflection, the answer is 9.", "9"),
+    ("\\boxed{7} then \\boxed{9}", "9"),
+    ("the answer is:\n\n42", "42"),
+    ("The loss is - 5 dollars", "-5"),
+    ("16 - 3 = 13", "13"),
 ])
 def test_final_number(text, want):
     assert final_number(text) == Decimal(want)
@@ -59,9 +70,26 @@ CHOICES = ["Dyslexia", "Epilepsy", "Hydrocephalus", "Narcolepsy"]
     ("The answer is a bit unclear", None),
     ("Epilepsy or narcolepsy", None),
     ("E", None),
+    ("answer: c", "C"),
+    ("Answer: c.", "C"),
+    ("The answer is (b)", "B"),
+    ("A is wrong. The correct answer is C.", "C"),
+    ("B is incorrect; D is correct.", "D"),
+    ("B is not correct, D is the correct answer.", "D"),
+    ("Option A is not the right one. C is right.", "C"),
+    ("The answer is not A. The answer is D.", "D"),
+    ("**Answer: D**", "D"),
 ])
 def test_answer_letter(text, want):
     assert answer_letter(text, CHOICES) == want
+
+
+def test_option_text_matches_whole_words_only():
+    numbers = ["2", "12", "4", "6"]
+    assert answer_letter("12", numbers) == "B"
+    assert answer_letter("It is 12.", numbers) == "B"
+    assert answer_letter("2", numbers) == "A"
+    assert answer_letter("24", numbers) is None
 
 
 def test_score_choice():
@@ -79,6 +107,12 @@ def test_token_f1_hand_values():
     score, span = score_squad("Answer: Denver Broncos.\nThey won.", ["Broncos", "Denver Broncos"])
     assert (score, span) == (1.0, "Denver Broncos.")
     assert score_squad("", ["x"]) == (0.0, "")
+    # the first non-empty line after an optional 'Answer:' line or prefix
+    assert score_squad("Answer:\nDenver Broncos\nbecause", ["Denver Broncos"]) == \
+        (1.0, "Denver Broncos")
+    assert score_squad("\n\n  Denver Broncos\nmore", ["Denver Broncos"])[1] == "Denver Broncos"
+    assert score_squad("answer : Broncos", ["Broncos"]) == (1.0, "Broncos")
+    assert score_squad("Answer:", ["x"]) == (0.0, "")
 
 
 def test_rouge_l_hand_values():
@@ -140,6 +174,25 @@ def test_wrong_unsafe_and_runaway_code_fails(humaneval):
     score, detail = run(task, shell)
     assert score == 0.0 and "PermissionError" in detail
     assert run(task, "not python at all (")[0] == 0.0
+
+
+def test_main_block_neither_runs_nor_fails(humaneval):
+    task = humaneval[0]
+    demo = (f"```python\n{task['prompt']}{task['canonical_solution']}\n"
+            "if __name__ == '__main__':\n    raise SystemExit('the demo block ran')\n```")
+    assert run(task, demo) == (1.0, "passed")
+
+
+@pytest.mark.parametrize("escape", ["exit()", "import sys; sys.exit(0)", "import os; os._exit(0)",
+                                    "import os; os.execv('/bin/true', ['true'])",
+                                    "raise SystemExit(0)"])
+def test_exit_spoofing_fails(humaneval, escape):
+    # a wrong solution that leaves the process with code 0 before the tests run
+    task = humaneval[0]
+    entry = task["entry_point"]
+    reply = f"```python\n{escape}\ndef {entry}(numbers, threshold):\n    return False\n```"
+    score, detail = run(task, reply)
+    assert score == 0.0, detail
 
 
 def test_program_assembly():

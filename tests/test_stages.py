@@ -88,6 +88,18 @@ def test_three_stages(cfg, tmp_path):
     assert all(s["live_calls"] == 0 for s in again["llm"].values())
 
 
+def test_without_the_quality_evaluator_the_proposal_stands(cfg, tmp_path):
+    cfg.taxonomy.evaluator = False
+    summary = expand_taxonomy.run(cfg)
+    assert summary["evaluator"] is False and summary["unstable"] == []
+    assert summary["nodes_per_level"] == {"domain": 2, "subcategory": 4, "difficulty": 8}
+    rounds = read_jsonl(tmp_path / "smoke/expand_taxonomy/rounds.jsonl")
+    assert {r["step"] for r in rounds} == {"propose"} and len(rounds) == 7
+    cfg.taxonomy.evaluator = "no"
+    with pytest.raises(TrouterError, match="taxonomy.evaluator='no'"):
+        expand_taxonomy.run(cfg)
+
+
 def test_short_node_is_reported(cfg, tmp_path):
     expand_taxonomy.run(cfg)
     cfg.qa.max_calls_per_node = 1

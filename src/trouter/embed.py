@@ -41,3 +41,12 @@ def encode(texts: list[str], model_path: str | None = None, batch_size: int = 64
     vecs = model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
                         normalize_embeddings=True, show_progress_bar=False)
     return vecs.astype(np.float32)
+
+
+def truncated(texts: list[str], model_path: str | None = None) -> np.ndarray:
+    """Whether the encoder cuts each text (more word pieces than its max_seq_length)."""
+    if not texts:
+        return np.zeros(0, dtype=bool)
+    model = load_encoder(model_path)
+    ids = model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+    return np.array([len(x) > model.max_seq_length for x in ids], dtype=bool)

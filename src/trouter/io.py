@@ -43,6 +43,15 @@ def write_jsonl(path, rows: Iterable[dict]) -> None:
     write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
+def read_json(path):
+    if not Path(path).is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc.msg})") from exc
+
+
 def read_jsonl(path) -> list[dict]:
     rows = []
     with open(path, encoding="utf-8") as fh:

@@ -83,5 +83,9 @@ def router_predictions():
     return [run_path("train_router", p, "predictions.csv") for p in PROTOCOLS]
 
 
+def router_summaries():
+    return [run_path("train_router", p, "summary.json") for p in PROTOCOLS]
+
+
 def report_outputs():
     return [run_path("report", "utility.csv"), run_path("report", "table.md")]

@@ -4,6 +4,7 @@
 rule embed_queries:
     input:
         labels=rules.collect_labels.output.labels,
+        data=expand(rules.prepare_data.output.queries, dataset=DATASETS),
         nodes=rules.expand_taxonomy.output.nodes,
     output:
         queries=run_path("embed_queries", "queries.npz"),
@@ -86,10 +87,12 @@ rule report:
         utility=rules.evaluate.output.utility,
         per_benchmark=rules.evaluate.output.per_benchmark,
         points=rules.evaluate.output.points,
+        router_summaries=router_summaries(),
     output:
         utility=run_path("report", "utility.csv"),
         per_benchmark=run_path("report", "utility_per_benchmark.csv"),
         table=run_path("report", "table.md"),
+        recognition=run_path("report", "task_recognition.csv"),
         plot=run_path("report", "cost_performance.png"),
     log:
         run_path("report", "log.txt"),

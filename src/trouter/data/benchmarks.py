@@ -1,8 +1,11 @@
 """Benchmark loaders, keyed by the name used in configs, wildcards and tables.
 
 Each loader reads the raw upstream files and returns query records:
-{query_id, dataset, task, pool, question, reference, fields}; `pool` says which upstream split a
-record came from ('train', 'test', or 'all' when upstream has a single file).
+{query_id, dataset, task, pool, group, question, query, reference, fields}. `pool` says which
+upstream split a record came from ('train', 'test', or 'all' when upstream has a single file);
+records that share a `group` (a SQuAD passage) always land in one split. `question` is what is
+asked (never cut by the router's encoder), `query` what a router reads: the question, then the
+passage or options it comes with, without the candidates' instruction template.
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ def query_id(dataset: str, source_key: str) -> str:
     return f"{dataset}-{hashlib.sha1(source_key.encode('utf-8')).hexdigest()[:12]}"
 
 
-def record(dataset: str, source_key: str, pool: str, question: str, reference, **fields) -> dict:
-    return {"query_id": query_id(dataset, source_key), "dataset": dataset, "task": dataset,
-            "pool": pool, "question": question, "reference": reference, "fields": fields}
+def record(dataset: str, source_key: str, pool: str, question: str, reference, *,
+           query: str | None = None, group: str | None = None, **fields) -> dict:
+    qid = query_id(dataset, source_key)
+    return {"query_id": qid, "dataset": dataset, "task": dataset, "pool": pool,
+            "group": group or qid, "question": question, "query": query or question,
+            "reference": reference, "fields": fields}
 
 
 def _jsonl(path: Path, opener=open) -> list[dict]:
@@ -112,8 +118,10 @@ def load_mmlu_redux(paths: dict[str, Path], options: dict) -> list[dict]:
             if not 0 <= gold < len(choices):
                 raise DataError(f"{where}: answer {gold} is outside the {len(choices)} choices")
             key = json.dumps([subject, row["question"], choices])
+            options = "\n".join(f"{LETTERS[j]}. {c}" for j, c in enumerate(choices))
             out.append(record("mmlu_redux", key, "all", row["question"], LETTERS[gold],
-                              subject=subject, choices=choices))
+                              query=f"{row['question']}\n{options}", subject=subject,
+                              choices=choices))
     return out
 
 
@@ -141,7 +149,10 @@ def load_squad(paths: dict[str, Path], options: dict) -> list[dict]:
         golds = [str(a) for a in row.answers["text"]]
         if not golds:
             raise DataError(f"{path}: question id {row.id} has no gold answer")
-        out.append(record("squad", row.id, "all", row.question, golds, context=row.context))
+        passage = hashlib.sha1(row.context.encode("utf-8")).hexdigest()[:12]
+        out.append(record("squad", row.id, "all", row.question, golds,
+                          query=f"{row.question}\n\n{row.context}", group=f"passage-{passage}",
+                          context=row.context))
     return out
 
 
@@ -153,11 +164,13 @@ def load_multi_news(paths: dict[str, Path], options: dict) -> list[dict]:
         raise DataError(f"{path}: not valid JSON ({exc.msg})") from exc
     out = []
     for i, row in enumerate(rows):
-        _need(row, ["input", "output", "_id"], f"{path}: item {i}")
+        _need(row, ["input", "output", "_id", "instruction"], f"{path}: item {i}")
         summary = row["output"][0] if isinstance(row["output"], list) else row["output"]
         documents = row["input"].replace("NEWLINE_CHAR", "\n")
         documents = re.sub(r"[ \t]*\n[ \t\n]*", "\n", documents).strip()
-        out.append(record("multi_news", row["_id"], "all", documents, summary))
+        instruction = row["instruction"].strip()
+        out.append(record("multi_news", row["_id"], "all", instruction, summary,
+                          query=f"{instruction}\n\n{documents}", documents=documents))
     return out
 
 

@@ -36,7 +36,8 @@ def squad(q: dict, options: dict) -> str:
 
 def multi_news(q: dict, options: dict) -> str:
     limit = options.get("max_input_chars")
-    documents = q["question"] if not limit else q["question"][: int(limit)]
+    documents = q["fields"]["documents"]
+    documents = documents if not limit else documents[: int(limit)]
     return ("Summarize the following news articles in one fluent paragraph.\n\n"
             f"{documents}\n\nSummary:")
 

@@ -24,25 +24,43 @@ def read_label_table(path, columns) -> pd.DataFrame:
     return df
 
 
-def fit_cost_norm(labels: pd.DataFrame) -> dict[str, dict]:
-    """Per dataset min and max cost over the training split (all candidates), as the paper's
-    min-max normalisation; validation and test rows reuse them (c_norm may leave [0, 1])."""
+COST_NORM_MODES = ("dataset", "node")
+
+
+def cost_groups(labels: pd.DataFrame, mode: str = "dataset") -> pd.Series:
+    """The group whose constants normalise each row: its dataset, or with mode 'node' (as the
+    authors do for synthetic data) 'synthetic/<node_id>' for rows generated from a task type."""
+    if mode not in COST_NORM_MODES:
+        raise DataError(f"labeling.cost_norm={mode!r}: expected one of {COST_NORM_MODES}")
+    groups = labels["dataset"].astype(str)
+    if mode == "node":
+        by_node = labels["node_id"].astype(str) != ""
+        groups = groups.where(~by_node, groups + "/" + labels["node_id"].astype(str))
+    return groups
+
+
+def fit_cost_norm(labels: pd.DataFrame, mode: str = "dataset") -> dict[str, dict]:
+    """Per group (see cost_groups) min and max cost over the training split (all candidates),
+    as the paper's min-max normalisation; validation and test rows reuse them (c_norm may leave
+    [0, 1])."""
     norms = {}
-    for dataset, df in labels.groupby("dataset"):
+    for group, df in labels.groupby(cost_groups(labels, mode)):
         train = df[df["split"] == "train"]
         if train.empty:
-            raise DataError(f"{dataset}: no training rows to fit the cost normalisation on")
-        norms[dataset] = {"cost_min": float(train["cost"].min()),
-                          "cost_max": float(train["cost"].max()),
-                          "fitted_on": "train", "rows": len(train),
-                          "currency": str(train["currency"].iloc[0])}
+            raise DataError(f"{group}: no training rows to fit the cost normalisation on")
+        norms[group] = {"cost_min": float(train["cost"].min()),
+                        "cost_max": float(train["cost"].max()),
+                        "fitted_on": "train", "rows": len(train),
+                        "currency": str(train["currency"].iloc[0])}
     return norms
 
 
-def normalised_cost(labels: pd.DataFrame, norms: dict[str, dict]) -> pd.Series:
-    """(cost - min) / (max - min) with the dataset's training constants; 0 when max == min."""
-    lo = labels["dataset"].map(lambda d: norms[d]["cost_min"])
-    span = labels["dataset"].map(lambda d: norms[d]["cost_max"] - norms[d]["cost_min"])
+def normalised_cost(labels: pd.DataFrame, norms: dict[str, dict],
+                    mode: str = "dataset") -> pd.Series:
+    """(cost - min) / (max - min) with the group's training constants; 0 when max == min."""
+    groups = cost_groups(labels, mode)
+    lo = groups.map(lambda g: norms[g]["cost_min"])
+    span = groups.map(lambda g: norms[g]["cost_max"] - norms[g]["cost_min"])
     return ((labels["cost"] - lo) / span.where(span > 0, math.inf)).astype(float)
 
 

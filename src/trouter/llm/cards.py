@@ -34,6 +34,7 @@ class ModelCard:
     max_concurrency: int = 1
     timeout_s: float = 120.0
     local: dict[str, Any] | None = field(default=None)
+    params_b: float | None = None  # billions; total parameters for mixture-of-experts
 
     @property
     def is_local(self) -> bool:
@@ -73,6 +74,11 @@ def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
         ) from exc
     if price.input_per_1m < 0 or price.output_per_1m < 0:
         raise ConfigError(f"model card {where}: prices must be >= 0")
+    params_b = d.get("params_b")
+    numeric = isinstance(params_b, (int, float)) and not isinstance(params_b, bool)
+    if params_b is not None and not (numeric and params_b > 0):
+        raise ConfigError(f"model card {where}: params_b must be a positive number of billions "
+                          f"or null, got {params_b!r}")
     local = d.get("local")
     if local is None and not d.get("base_url"):
         raise ConfigError(f"model card {where}: a remote model needs base_url")
@@ -90,4 +96,5 @@ def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
         max_concurrency=conc,
         timeout_s=float(d.get("timeout_s", 120.0)),
         local=local,
+        params_b=None if params_b is None else float(params_b),
     )

@@ -46,13 +46,13 @@ class RoutingDataModule(pl.LightningDataModule):
 class TRouterModule(pl.LightningModule):
     """Frozen task-type embeddings as a buffer; AdamW on the network's weights."""
 
-    def __init__(self, task_embeddings: np.ndarray, n_models: int, hidden: int = 256,
-                 temperature: float = 1.0, dropout: float = 0.1, lr: float = 1e-3,
-                 weight_decay: float = 1e-2, task_weight: float = 1.0):
+    def __init__(self, task_embeddings: np.ndarray, n_models: int, lr: float = 1e-3,
+                 weight_decay: float = 1e-2, task_weight: float = 1.0, **net: object):
+        """`net`: TRouterNet's settings (hidden, temperature, dropout, branch_out, ...)."""
         super().__init__()
         self.save_hyperparameters(ignore=["task_embeddings"])
         self.register_buffer("tasks", torch.as_tensor(task_embeddings, dtype=torch.float32))
-        self.net = TRouterNet(self.tasks.shape[1], n_models, hidden, temperature, dropout)
+        self.net = TRouterNet(self.tasks.shape[1], n_models, **net)
 
     def forward(self, queries: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.net(queries, self.tasks)

@@ -2,30 +2,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
+def mlp(sizes: Sequence[int], dropout: float = 0.0) -> list[nn.Module]:
+    """Linear layers through `sizes`, ReLU (and dropout) between them, none after the last."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return layers
+
+
+class Heads(nn.Module):
+    """One head per model for one metric: [T, D] -> [T, M]. Without hidden layers the M linear
+    heads are one Linear(D, M); with them, M separate MLPs. Optional sigmoid output."""
+
+    def __init__(self, in_dim: int, n_models: int, hidden: Sequence[int] = (),
+                 sigmoid: bool = False):
+        super().__init__()
+        self.sigmoid = sigmoid
+        if hidden:
+            self.parts = nn.ModuleList(nn.Sequential(*mlp([in_dim, *hidden, 1]))
+                                       for _ in range(n_models))
+        else:
+            self.parts = nn.ModuleList([nn.Linear(in_dim, n_models)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.cat([part(x) for part in self.parts], -1)
+        return out.sigmoid() if self.sigmoid else out
+
+
 class TRouterNet(nn.Module):
     """p(h | q, m) = sum_t p(h | t, m) q(t | q), for h in {performance, cost}.
 
-    q(t|q): the query and every task type are projected to `hidden`, an MLP scores each
-    (query, task type) pair from their concatenation, and a softmax with `temperature` runs over
-    the task types. r_m(t) and c_m(t): one linear head per (metric, model) on the task type's
-    representation."""
+    q(t|q): the query and every task type pass through a branch (Linear to `hidden`, ReLU, then
+    dropout, or a second Linear to `branch_out` when given), an MLP scores each (query, task
+    type) pair from their concatenation (hidden layers `match_hidden`), and a softmax with
+    `temperature` runs over the task types. r_m(t) and c_m(t): one head per (metric, model) on
+    the task type's branch output (hidden layers `head_hidden`, optional sigmoid)."""
 
     def __init__(self, emb_dim: int, n_models: int, hidden: int = 256, temperature: float = 1.0,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, branch_out: int | None = None,
+                 match_hidden: Sequence[int] | None = None, match_dropout: float = 0.0,
+                 head_hidden: Sequence[int] = (), head_sigmoid: bool = False):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
-        self.query_proj = nn.Sequential(nn.Linear(emb_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
-        self.task_proj = nn.Sequential(nn.Linear(emb_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
-        self.match = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-        self.performance = nn.Linear(hidden, n_models)  # column m: the head for model m
-        self.cost = nn.Linear(hidden, n_models)
+        self.query_proj = self._branch(emb_dim, hidden, dropout, branch_out)
+        self.task_proj = self._branch(emb_dim, hidden, dropout, branch_out)
+        width = branch_out or hidden
+        match_hidden = [hidden] if match_hidden is None else list(match_hidden)
+        self.match = nn.Sequential(*mlp([2 * width, *match_hidden, 1], match_dropout))
+        self.performance = Heads(width, n_models, head_hidden, head_sigmoid)
+        self.cost = Heads(width, n_models, head_hidden, head_sigmoid)
+
+    @staticmethod
+    def _branch(emb_dim: int, hidden: int, dropout: float, out: int | None) -> nn.Sequential:
+        if out:
+            return nn.Sequential(nn.Linear(emb_dim, hidden), nn.ReLU(), nn.Linear(hidden, out))
+        return nn.Sequential(nn.Linear(emb_dim, hidden), nn.ReLU(), nn.Dropout(dropout))
 
     def forward(self, queries: torch.Tensor, tasks: torch.Tensor) -> dict[str, torch.Tensor]:
         """queries [B, E], tasks [T, E] -> logits and q(t|q) [B, T], r_t and c_t [T, M],

@@ -5,10 +5,16 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from trouter.catalog import model_card
+from trouter.llm.cards import ModelCard
 
 
 def models_by_price(cfg: DictConfig) -> list[str]:
-    """Pool keys, cheapest first by input + output price per 1M tokens (ties by key)."""
-    cards = [model_card(k) for k in cfg.pool.candidates]
-    cards.sort(key=lambda c: (c.price.input_per_1m + c.price.output_per_1m, c.key))
-    return [c.key for c in cards]
+    """Pool keys, cheapest first by input + output price per 1M tokens; price ties by size
+    (the card's params_b; unknown sizes after known ones), then by key."""
+    return [c.key for c in sorted(map(model_card, cfg.pool.candidates), key=price_order)]
+
+
+def price_order(card: ModelCard) -> tuple:
+    size = card.params_b
+    return (card.price.input_per_1m + card.price.output_per_1m, size is None, size or 0.0,
+            card.key)

@@ -43,6 +43,19 @@ def markdown_table(utility: pd.DataFrame, models: list[str]) -> str:
     return "\n\n".join(parts) + "\n\n" + note + "\n"
 
 
+def recognition_markdown(table: pd.DataFrame) -> str:
+    """Top-1 agreement of q(t|q) with the assigned task type, per protocol and benchmark."""
+    test = table[table["split"] == "test"]
+    if test.empty:
+        return ""
+    lines = ["**Task recognition** (test queries: how often q(t|q) ranks first the task type "
+             "that assign_tasks gave the query)", "",
+             "| Protocol | Benchmark | Queries | Top-1 agreement |", "|---|---|---:|---:|"]
+    for r in test.itertuples(index=False):
+        lines.append(f"| {r.setting} | {r.dataset} | {r.queries} | {r.top1:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def cost_performance_plot(points: pd.DataFrame, models: list[str], path) -> None:
     """Mean score against mean cost of each method's choices, per protocol and utility setting;
     single models drawn as the reference frontier."""

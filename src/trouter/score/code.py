@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,9 +14,14 @@ from dataclasses import dataclass
 FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|$)", re.S)
 
 # Runs first in the child: resource limits, then no process, file-removal or network helpers.
+# The program runs as module `__candidate__` (a `__main__` block neither runs nor fails), and
+# only a program that returns from its last line (check(entry_point)) gets the sentinel, read
+# from stdin, written after it: sys.exit(0), os._exit(0) or exec never pass.
 LAUNCHER = """
 import builtins, os, resource, shutil, socket, subprocess, sys
 mem, cpu = int(sys.argv[2]), int(sys.argv[3])
+sentinel = ("\\n" + sys.stdin.readline().strip() + "\\n").encode()
+write = os.write
 resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
 resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
@@ -31,7 +37,8 @@ for mod, names in ((os, "kill killpg system popen fork forkpty remove unlink rmd
     for name in names.split():
         if hasattr(mod, name):
             setattr(mod, name, refused)
-exec(compile(source, "candidate.py", "exec"), {"__name__": "__main__"})
+exec(compile(source, "candidate.py", "exec"), {"__name__": "__candidate__"})
+write(1, sentinel)
 """
 
 
@@ -66,8 +73,10 @@ def build_program(prompt: str, response: str, test: str, entry_point: str) -> st
 def run_program(program: str, sandbox: Sandbox) -> tuple[bool, str]:
     """Run in a fresh interpreter (own session, empty environment, temp cwd, limits).
 
-    Returns (passed, detail). Not a security boundary against hostile code: the child runs as
-    the same user, though with its process, delete and network helpers removed."""
+    Returns (passed, detail): passed only when the harness wrote the sentinel after the last
+    line and the process exited 0. Not a security boundary against hostile code: the child runs
+    as the same user, though with its process, delete and network helpers removed."""
+    sentinel = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="trouter-sandbox-") as tmp:
         path = os.path.join(tmp, "candidate.py")
         with open(path, "w", encoding="utf-8") as fh:
@@ -75,10 +84,10 @@ def run_program(program: str, sandbox: Sandbox) -> tuple[bool, str]:
         cmd = [sys.executable, "-I", "-B", "-c", LAUNCHER, path,
                str(sandbox.memory_mb << 20), str(int(sandbox.timeout_s) + 1)]
         proc = subprocess.Popen(cmd, cwd=tmp, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
         try:
-            _, err = proc.communicate(timeout=sandbox.timeout_s)
+            out, err = proc.communicate(f"{sentinel}\n".encode(), timeout=sandbox.timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
@@ -87,10 +96,13 @@ def run_program(program: str, sandbox: Sandbox) -> tuple[bool, str]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
-    if proc.returncode == 0:
+    reached_end = sentinel in out.decode("utf-8", "replace").splitlines()
+    if reached_end and proc.returncode == 0:
         return True, "passed"
     lines = err.decode("utf-8", "replace").strip().splitlines()
-    return False, (lines[-1][:200] if lines else f"exit code {proc.returncode}")
+    if lines:
+        return False, lines[-1][:200]
+    return False, f"exit code {proc.returncode} before the end of the tests"
 
 
 def score_humaneval(response: str, prompt: str, test: str, entry_point: str,

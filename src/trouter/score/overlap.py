@@ -34,9 +34,20 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def squad_span(response: str) -> str:
+    """The first non-empty line of the reply, after an optional 'Answer:' prefix or line."""
+    lines = [line.strip() for line in response.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = ANSWER_CUE.sub("", lines[0]).strip()
+    if first:
+        return first
+    return lines[1] if len(lines) > 1 else ""
+
+
 def score_squad(response: str, golds: list[str]) -> tuple[float, str]:
-    """Best token F1 over the gold answers; a leading 'Answer:' is not part of the span."""
-    span = ANSWER_CUE.sub("", response.strip().splitlines()[0] if response.strip() else "")
+    """Best token F1 of `squad_span(response)` over the gold answers."""
+    span = squad_span(response)
     return max(token_f1(span, g) for g in golds), span
 
 

@@ -1,4 +1,5 @@
-"""Rule assign_tasks: a task type for every real training and validation query (in_domain prior)."""
+"""Rule assign_tasks: a task type for every real query: the prior of in-domain training (train and
+val) and the reference for task-recognition quality (every split)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def run(cfg: DictConfig) -> dict:
     if method not in METHODS:
         raise ConfigError(f"router.task_prior={method!r}: expected one of {METHODS}")
     queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
-    queries = queries[(queries["dataset"] != SYNTHETIC) & queries["split"].isin(["train", "val"])]
+    queries = queries[queries["dataset"] != SYNTHETIC]
     with np.load(stage_dir(cfg, "embed_queries") / "queries.npz") as z:
         row = {q: i for i, q in enumerate(z["ids"])}
         vecs = z["vectors"][[row[q] for q in queries.index]]

@@ -42,8 +42,9 @@ def run(cfg: DictConfig) -> dict:
     if len(currencies) > 1:
         raise DataError(f"candidates are priced in different currencies {currencies}; "
                         "costs cannot be compared")
-    norms = fit_cost_norm(labels)
-    labels["cost_norm"] = normalised_cost(labels, norms)
+    mode = str(cfg.labeling.cost_norm)
+    norms = fit_cost_norm(labels, mode)
+    labels["cost_norm"] = normalised_cost(labels, norms, mode)
     summary = summarize(labels)
     out = stage_dir(cfg, "labels")
     write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])
@@ -52,4 +53,4 @@ def run(cfg: DictConfig) -> dict:
     write_text(out / "summary.md", summary_markdown(summary))
     log.info("collected %d label rows: %d datasets x %d models", len(labels), len(datasets),
              len(cfg.pool.candidates))
-    return {"rows": len(labels), "norms": norms}
+    return {"rows": len(labels), "cost_norm": mode, "norms": norms}

@@ -27,6 +27,8 @@ def check_config(t: DictConfig) -> None:
         b = t.children.get(level)
         if b is None or not 1 <= int(b.min) <= int(b.max):
             raise ConfigError(f"taxonomy.children.{level}: need 1 <= min <= max, got {b}")
+    if not isinstance(t.get("evaluator"), bool):
+        raise ConfigError(f"taxonomy.evaluator={t.get('evaluator')!r}: expected true or false")
     if int(t.patience) < 1 or int(t.max_rounds) < int(t.patience):
         raise ConfigError(f"taxonomy: need 1 <= patience <= max_rounds, got patience="
                           f"{t.patience}, max_rounds={t.max_rounds}")
@@ -51,7 +53,7 @@ def run(cfg: DictConfig) -> dict:
                            f"{out / 'rounds.jsonl'} for every round")
     write_json(out / "taxonomy.json", {"prompt_version": PROMPT_VERSION, "domains": nest(nodes)})
     summary = {"prompt_version": PROMPT_VERSION, "nodes_per_level": counts,
-               "expansions": statuses,
+               "evaluator": cfg.taxonomy.evaluator, "expansions": statuses,
                "unstable": [s["node"] for s in statuses if not s["stable"]],
                "failed_rounds": sum(s["failures"] for s in statuses),
                "malformed_replies": builder.malformed,

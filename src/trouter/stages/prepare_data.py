@@ -85,6 +85,7 @@ def synthetic_queries(cfg: DictConfig) -> tuple[list[dict], dict]:
         for item, split in zip(items, splits, strict=False):
             rows.append({"query_id": item["qa_id"], "dataset": SYNTHETIC, "task": domain,
                          "split": split, "node_id": node_id, "question": item["question"],
+                         "query": item["question"],
                          "reference": item["answer"], "fields": {}})
     if no_train:
         log.warning("%d node(s) have no training QA (val_per_node=%d): %s",

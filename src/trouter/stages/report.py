@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.io import atomic_path, read_csv, write_csv, write_text
+from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
 from trouter.route.pool import models_by_price
-from trouter.route.report import cost_performance_plot, markdown_table
+from trouter.route.report import cost_performance_plot, markdown_table, recognition_markdown
 from trouter.route.utility import SETTINGS
 from trouter.stages.common import log, stage_dir
 from trouter.stages.evaluate import POINT_COLUMNS, UTILITY_COLUMNS
+from trouter.stages.train_router import PROTOCOLS
 
 NUMERIC = [*SETTINGS, "utility_sum"]
+RECOGNITION_COLUMNS = ["setting", "dataset", "split", "queries", "top1"]
+
+
+def recognition_table(cfg: DictConfig) -> pd.DataFrame:
+    """Each protocol's task-recognition quality from its train_router summary."""
+    rows = []
+    for protocol in PROTOCOLS:
+        summary = read_json(stage_dir(cfg, "train_router") / protocol / "summary.json")
+        for dataset, splits in sorted(summary["task_recognition"].items()):
+            rows += [{"setting": protocol, "dataset": dataset, "split": split, **v}
+                     for split, v in sorted(splits.items())]
+    return pd.DataFrame(rows, columns=RECOGNITION_COLUMNS)
 
 
 def run(cfg: DictConfig) -> dict:
@@ -26,7 +40,10 @@ def run(cfg: DictConfig) -> dict:
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench,
               ["setting", "method", "dataset", *NUMERIC])
-    write_text(out / "table.md", markdown_table(utility, models))
+    recognition = recognition_table(cfg)
+    write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
+    write_text(out / "table.md",
+               markdown_table(utility, models) + "\n" + recognition_markdown(recognition))
     with atomic_path(out / "cost_performance.png") as tmp:
         cost_performance_plot(points, models, tmp)
     log.info("report: %d rows in utility.csv", len(utility))

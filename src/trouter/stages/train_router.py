@@ -73,8 +73,39 @@ def task_assignments(cfg: DictConfig, protocol: str, labels: pd.DataFrame) -> di
     if protocol == "cold_start":
         rows = labels[labels["dataset"] == SYNTHETIC].drop_duplicates("query_id")
         return dict(zip(rows["query_id"], rows["node_id"], strict=True))
+    return real_assignments(cfg)
+
+
+def real_assignments(cfg: DictConfig) -> dict[str, str]:
+    """assign_tasks: query id -> task type of every real query."""
     table = read_csv(stage_dir(cfg, "assign_tasks") / "assignments.csv", ["query_id", "node_id"])
     return dict(zip(table["query_id"], table["node_id"], strict=True))
+
+
+def net_settings(rc: DictConfig, emb_dim: int) -> dict:
+    """TRouterNet's architecture from the router config (conf/router/trouter*.yaml)."""
+    settings = {"hidden": int(rc.hidden), "temperature": float(rc.temperature),
+                "dropout": float(rc.dropout),
+                "branch_out": emb_dim if rc.branch_to_embedding else None,
+                "match_hidden": [int(x) for x in rc.match_hidden],
+                "match_dropout": float(rc.match_dropout),
+                "head_hidden": [int(x) for x in rc.head_hidden],
+                "head_sigmoid": bool(rc.head_sigmoid)}
+    sizes = [settings["hidden"], *settings["match_hidden"], *settings["head_hidden"]]
+    if min(sizes) < 1 or settings["temperature"] <= 0:
+        raise ConfigError(f"router: layer sizes must be >= 1 and temperature > 0, got {settings}")
+    return settings
+
+
+def task_recognition(predictions: pd.DataFrame, assigned: dict[str, str]) -> dict:
+    """Per benchmark and split: how often q(t|q)'s top task type is the assigned one."""
+    rows = predictions.drop_duplicates("query_id")
+    rows = rows.assign(agree=[assigned.get(q) == t for q, t in zip(rows["query_id"], rows["task"],
+                                                                    strict=True)])
+    out = {}
+    for (dataset, split), df in rows.groupby(["dataset", "split"]):
+        out.setdefault(dataset, {})[split] = {"queries": len(df), "top1": float(df["agree"].mean())}
+    return out
 
 
 def make_logger(cfg: DictConfig, out, protocol: str):
@@ -104,10 +135,10 @@ def run(cfg: DictConfig) -> dict:
     task_of = task_assignments(cfg, protocol, labels)
     train, val = (routing_set(x, models, emb, task_of) for x in (train_rows, val_rows))
     out = stage_dir(cfg, "train_router") / protocol
-    module = TRouterModule(emb.tasks, len(models), hidden=int(rc.hidden),
-                           temperature=float(rc.temperature), dropout=float(rc.dropout),
-                           lr=float(rc.lr), weight_decay=float(rc.weight_decay),
-                           task_weight=float(rc.task_weight))
+    module = TRouterModule(emb.tasks, len(models), lr=float(rc.lr),
+                           weight_decay=float(rc.weight_decay),
+                           task_weight=float(rc.task_weight),
+                           **net_settings(rc, emb.tasks.shape[1]))
     data = RoutingDataModule(train, val, batch_size=int(rc.batch_size), seed=int(rc.seed))
     ckpt = ModelCheckpoint(dirpath=str(out), filename="best", monitor="val/loss", mode="min",
                            save_top_k=1, enable_version_counter=False)
@@ -122,12 +153,14 @@ def run(cfg: DictConfig) -> dict:
     best = TRouterModule.load_from_checkpoint(ckpt.best_model_path, task_embeddings=emb.tasks)
     predictions = predict(best, labels, models, emb)
     write_csv(out / "predictions.csv", predictions, list(predictions.columns))
+    recognition = task_recognition(predictions, real_assignments(cfg))
     summary = {"protocol": protocol, "models": models, "task_types": len(emb.task_ids),
                "task_prior": "generated" if protocol == "cold_start" else rc.task_prior,
                "train_queries": len(train.queries),
                "val_queries": len(val.queries), "epochs": trainer.current_epoch,
                "best_val_loss": float(ckpt.best_model_score), "train_s": round(train_s, 2),
-               "checkpoint": str(ckpt.best_model_path)}
+               "parameters": sum(p.numel() for p in module.parameters()),
+               "task_recognition": recognition, "checkpoint": str(ckpt.best_model_path)}
     write_json(out / "summary.json", summary)
     log.info("%s: %d epochs in %.1f s, best val/loss %.4f", protocol, summary["epochs"],
              train_s, summary["best_val_loss"])
@@ -137,14 +170,18 @@ def run(cfg: DictConfig) -> dict:
 @torch.no_grad()
 def predict(module: TRouterModule, labels: pd.DataFrame, models: list[str],
             emb: Embeddings) -> pd.DataFrame:
-    """Predicted performance and normalised cost per benchmark query (val and test) and model."""
+    """Per benchmark query (val and test) and model: predicted performance and normalised cost,
+    and the task type q(t|q) ranks first."""
     module.eval()
     rows = labels[(labels["dataset"] != SYNTHETIC) & labels["split"].isin(["val", "test"])]
-    ids = list(dict.fromkeys(rows["query_id"]))
+    rows = rows.drop_duplicates("query_id")
+    ids = list(rows["query_id"])
     out = module(torch.as_tensor(emb.of(ids)))
+    top = np.asarray(emb.task_ids)[out["q_t"].argmax(-1).numpy()]
     frames = []
     for j, m in enumerate(models):
-        frames.append(pd.DataFrame({"query_id": ids, "model": m,
+        frames.append(pd.DataFrame({"query_id": ids, "dataset": rows["dataset"].to_numpy(),
+                                    "split": rows["split"].to_numpy(), "model": m,
                                     "r_hat": out["r_hat"][:, j].numpy(),
-                                    "c_hat": out["c_hat"][:, j].numpy()}))
+                                    "c_hat": out["c_hat"][:, j].numpy(), "task": top}))
     return pd.concat(frames, ignore_index=True)

@@ -71,12 +71,15 @@ def refine_until_stable(propose: Callable[[], list[dict] | None],
 
     A round changes something when the reviewed set's names differ from the current set's. A
     review that fails (unparseable after re-asks) is logged and neither changes nor confirms.
+    `max_rounds=0` takes the proposal as it is (no evaluator).
     """
     proposed = propose()
     if proposed is None:
         return Refinement([], False, [{"round": 0, "step": "propose", "failed": True}], 1)
     current = proposed
     log = [{"round": 0, "step": "propose", "items": proposed}]
+    if max_rounds == 0:
+        return Refinement(current, True, log)
     unchanged = failures = 0
     for rnd in range(1, max_rounds + 1):
         revised = review(current, rnd)
@@ -131,8 +134,9 @@ class TaxonomyBuilder:
                              tag=f"review:{node_ref}:{rnd}",
                              overrides={"temperature": float(self.cfg.evaluator_temperature)})
 
+        rounds = int(self.cfg.max_rounds) if self.cfg.get("evaluator", True) else 0
         ref = refine_until_stable(propose, review, patience=int(self.cfg.patience),
-                                  max_rounds=int(self.cfg.max_rounds))
+                                  max_rounds=rounds)
         for r in ref.rounds:
             self.log.append({"node": node_ref, **r})
         return ref
