@@ -98,3 +98,31 @@ def test_truncation_is_measured_in_word_pieces():
     # "cat" is one word piece; [CLS] and [SEP] take two places
     fits, cut = " ".join(["cat"] * (limit - 2)), " ".join(["cat"] * (limit - 1))
     assert truncated(["What is 2 + 2?", fits, cut]).tolist() == [False, False, True]
+
+
+def test_long_questions_are_read_whole_in_query_mode():
+    import pandas as pd
+    from hydra import compose, initialize_config_dir
+
+    from tests.test_config import CONF
+    from trouter.embed import encode, encode_in_windows
+    from trouter.stages.embed_queries import embed_texts
+
+    passage = " ".join(["The river floods in spring."] * 60)  # far beyond 256 word pieces
+    long_q = f"{passage} Which season brings the floods?"
+    texts = pd.DataFrame({"dataset": ["a", "a", "b"],
+                          "question": ["What is 2 + 2?", long_q, "Who wrote Hamlet?"],
+                          "text": ["What is 2 + 2?", long_q, f"Who wrote Hamlet?\n\n{passage}"]})
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        query = compose("config", overrides=["router.embed=query"])
+        prompt = compose("config", overrides=["router.embed=prompt"])
+    vecs, report = embed_texts(query, texts)
+    assert report["a"] == {"queries": 2, "text_truncated": 0.0, "questions_in_windows": 0.5,
+                           "question_truncated": 0.0}
+    assert report["b"]["text_truncated"] == 1.0 and report["b"]["question_truncated"] == 0.0
+    assert np.allclose(vecs[1], encode_in_windows([long_q])[0], atol=1e-5)
+    assert not np.allclose(vecs[1], encode([long_q])[0], atol=1e-3)  # the tail was read
+    # the whole prompt with the question after a long passage: the question is cut
+    moved = texts.assign(text=[f"{passage}\n{q}" for q in texts["question"]])
+    _, report = embed_texts(prompt, moved)
+    assert report["a"]["question_truncated"] == 1.0 and report["a"]["questions_in_windows"] == 0

@@ -50,3 +50,22 @@ def truncated(texts: list[str], model_path: str | None = None) -> np.ndarray:
     model = load_encoder(model_path)
     ids = model.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
     return np.array([len(x) > model.max_seq_length for x in ids], dtype=bool)
+
+
+def encode_in_windows(texts: list[str], model_path: str | None = None,
+                      batch_size: int = 64) -> np.ndarray:
+    """Unit embeddings that read every word piece: each text is cut into windows that fit the
+    encoder (with a margin for re-tokenisation), every window is embedded, and the normalised
+    mean of a text's windows is its embedding."""
+    model = load_encoder(model_path)
+    width = model.max_seq_length - 2 - 8
+    windows, owner = [], []
+    for i, text in enumerate(texts):
+        ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+        for start in range(0, max(len(ids), 1), width):
+            windows.append(model.tokenizer.decode(ids[start:start + width]))
+            owner.append(i)
+    vecs = encode(windows, model_path, batch_size)
+    out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+    np.add.at(out, owner, vecs)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.embed import truncated
+from trouter.embed import encode_in_windows, truncated
 from trouter.errors import ConfigError, DataError
 from trouter.io import atomic_path, read_jsonl, write_json
 from trouter.route.data import queries_of, read_labels
@@ -42,35 +42,56 @@ def query_texts(cfg: DictConfig, queries: pd.DataFrame) -> pd.DataFrame:
                         index=queries.index)
 
 
-def truncation(texts: pd.DataFrame, model_path) -> dict:
-    """Per dataset the share of embedded texts the encoder cuts, and of questions it cuts."""
-    cut = texts.assign(text_cut=truncated(list(texts["text"]), model_path),
-                       question_cut=truncated(list(texts["question"]), model_path))
-    return {d: {"queries": len(df), "text_truncated": float(df["text_cut"].mean()),
-                "question_truncated": float(df["question_cut"].mean())}
-            for d, df in cut.groupby("dataset")}
+def question_cut(texts: pd.DataFrame, model_path) -> np.ndarray:
+    """Whether the encoder misses part of a question: the text up to the question's end is
+    longer than its window."""
+    heads = [t[: t.find(q) + len(q)] if q in t else t
+             for t, q in zip(texts["text"], texts["question"], strict=True)]
+    return truncated(heads, model_path)
+
+
+def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """Embed `text`. With router.embed=query a question longer than the encoder's window is
+    embedded in windows instead (encode_in_windows), so no word piece of it is dropped. Returns
+    the vectors and, per dataset, the shares of texts the encoder cuts, of questions read in
+    windows, and of questions cut."""
+    path = cfg.dedup.model_path
+    vecs = question_encoder(cfg)(list(texts["text"]))
+    windowed = np.zeros(len(texts), dtype=bool)
+    if cfg.router.embed == "query":
+        windowed = truncated(list(texts["question"]), path)
+        if windowed.any():
+            vecs[windowed] = encode_in_windows(list(texts["question"][windowed]), path)
+    flags = texts.assign(text_cut=truncated(list(texts["text"]), path) & ~windowed,
+                         windowed=windowed, question_cut=question_cut(texts, path) & ~windowed)
+    report = {d: {"queries": len(df), "text_truncated": float(df["text_cut"].mean()),
+                  "questions_in_windows": float(df["windowed"].mean()),
+                  "question_truncated": float(df["question_cut"].mean())}
+              for d, df in flags.groupby("dataset")}
+    return vecs, report
 
 
 def run(cfg: DictConfig) -> dict:
     if cfg.router.embed not in EMBED:
         raise ConfigError(f"router.embed={cfg.router.embed!r}: expected one of {sorted(EMBED)}")
-    embed = question_encoder(cfg)
     queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
     texts = query_texts(cfg, queries)
     tasks = task_types(load_nodes(stage_dir(cfg, "expand_taxonomy") / "nodes.csv"))
     out = stage_dir(cfg, "embed_queries")
-    q_vecs = embed(list(texts["text"]))
-    t_vecs = embed([t["text"] for t in tasks])
+    q_vecs, cut = embed_texts(cfg, texts)
+    t_vecs = question_encoder(cfg)([t["text"] for t in tasks])
     save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs)
     save_npz(out / "task_types.npz", ids=np.array([t["node_id"] for t in tasks], dtype=str),
              texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs)
-    cut = truncation(texts, cfg.dedup.model_path)
     summary = {"queries": len(queries), "task_types": len(tasks), "dim": int(q_vecs.shape[1]),
                "embed": cfg.router.embed, "text": EMBED[cfg.router.embed], "truncation": cut}
     write_json(out / "summary.json", summary)
     for dataset, c in cut.items():
-        level = log.warning if c["question_truncated"] > 0 else log.info
-        level("%s: the encoder cuts %.0f%% of the embedded texts and %.0f%% of the questions",
-              dataset, 100 * c["text_truncated"], 100 * c["question_truncated"])
+        log.info("%s: the encoder cuts %.0f%% of the embedded texts; %.0f%% of the questions are "
+                 "longer than its window and read in windows", dataset,
+                 100 * c["text_truncated"], 100 * c["questions_in_windows"])
+        if c["question_truncated"]:
+            log.warning("%s: the encoder cuts %.0f%% of the questions (router.embed=%s)",
+                        dataset, 100 * c["question_truncated"], cfg.router.embed)
     log.info("embedded %d queries and %d task types", len(queries), len(tasks))
     return summary
