@@ -144,13 +144,14 @@ def test_summary_has_every_model_and_the_oracle(run_dir):
 
 def test_report_has_every_expected_row(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
-    assert list(utility.columns) == ["setting", "method", "cost_first", "balanced", "perf_first",
-                                     "utility_sum"]
+    sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
+    assert list(utility.columns) == ["setting", "method",
+                                     *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
     methods = ["oracle", "random", "adaptive_llm", "trouter", *MODELS]
     want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
     assert set(zip(utility["setting"], utility["method"], strict=True)) == want
     assert len(utility) == len(want)
-    numbers = utility.set_index(["setting", "method"])
+    numbers = utility.set_index(["setting", "method"])[sums]
     for setting in ("cold_start", "in_domain"):
         rows = numbers.loc[setting]
         assert (rows <= rows.loc["oracle"] + 1e-9).all().all()

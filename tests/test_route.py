@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from trouter.errors import TrouterError
 from trouter.route.lit import RoutingDataModule, RoutingSet, TRouterModule
 from trouter.route.methods import all_choices
 from trouter.route.net import TRouterNet, masked_mse, trouter_loss
@@ -146,3 +147,20 @@ def test_training_learns_and_is_reproducible():
     again, _, _ = fit(7)
     with torch.no_grad():
         assert torch.equal(out["r_hat"], again(torch.as_tensor(data.queries))["r_hat"])
+
+
+def test_paired_bootstrap_hand_checked():
+    from trouter.route.stats import intervals, p_better, resample_indices
+
+    # two queries, three fixed resamples: means of a = (1, 0, 0.5), of b = (0, 0, 0)
+    idx = np.array([[0, 0], [1, 1], [0, 1]])
+    table = pd.DataFrame({"a": [1.0, 0.0], "b": [0.0, 0.0]})
+    ci = intervals(table, idx, 0.5)  # the 25th and 75th percentiles of (0, 0.5, 1)
+    assert ci.loc["a"].tolist() == pytest.approx([0.5, 0.25, 0.75])
+    assert ci.loc["b"].tolist() == [0.0, 0.0, 0.0]
+    # a - b <= 0 in one of three resamples; with the observed sample: (1 + 1) / (3 + 1)
+    assert p_better(table["a"], table["b"], idx) == pytest.approx(0.5)
+    big = resample_indices(50, 1000, 0)
+    assert big.shape == (1000, 50) and (resample_indices(50, 1000, 0) == big).all()
+    with pytest.raises(TrouterError, match="evaluation.resamples=10"):
+        resample_indices(50, 10, 0)

@@ -82,8 +82,12 @@ def test_routing_stages(tmp_path):
     evaluate.run(config(tmp_path))
     report.run(config(tmp_path))
     utility = pd.read_csv(run / "report/utility.csv")
-    assert list(utility.columns) == ["setting", "method", "cost_first", "balanced", "perf_first",
-                                     "utility_sum"]
+    sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
+    assert list(utility.columns) == ["setting", "method",
+                                     *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
+    for c in sums:  # every mean inside its interval
+        assert (utility[f"{c}_lo"] <= utility[c] + 1e-12).all()
+        assert (utility[c] <= utility[f"{c}_hi"] + 1e-12).all()
     methods = {"oracle", "random", "adaptive_llm", "trouter", *MODELS}
     for setting in ("cold_start", "in_domain"):
         rows = utility[utility["setting"] == setting].set_index("method").drop(columns="setting")
@@ -94,9 +98,18 @@ def test_routing_stages(tmp_path):
                                                                             "utility_sum"])
     assert (utility["utility_sum"] - utility[["cost_first", "balanced", "perf_first"]]
             .sum(axis=1)).abs().max() < 1e-12
+    # the router matches the oracle here: it closes the whole gap and beats the references
+    gap = pd.read_csv(run / "evaluate/gap.csv").set_index("setting")
+    assert gap.loc["cold_start", "utility_sum"] == pytest.approx(1.0)
+    assert gap["cost_first"].isna().all()  # the cheap model is the oracle there: no gap
+    comparisons = pd.read_csv(run / "evaluate/comparisons.csv")
+    assert set(comparisons["against"]) == {"adaptive_llm", MODELS[0]}  # best Utility Sum
+    assert (comparisons["utility_sum_diff"] > 0).all() and (comparisons["p_value"] < 0.05).all()
     assert (run / "report/cost_performance.png").stat().st_size > 10_000
     table = (run / "report/table.md").read_text()
     assert "| trouter |" in table and "| cold_start | gsm8k | 12 | 1.00 |" in table
+    assert "**Routers against the references**" in table
+    assert "| cold_start | trouter | smollm2-135m-local | – | – | 1.00 | 1.00 |" in table
     recognition = pd.read_csv(run / "report/task_recognition.csv")
     assert set(recognition["split"]) == {"val", "test"} and len(recognition) == 4
 

@@ -71,6 +71,8 @@ rule evaluate:
         utility=run_path("evaluate", "utility.csv"),
         per_benchmark=run_path("evaluate", "utility_per_benchmark.csv"),
         points=run_path("evaluate", "points.csv"),
+        comparisons=run_path("evaluate", "comparisons.csv"),
+        gap=run_path("evaluate", "gap.csv"),
     log:
         run_path("evaluate", "log.txt"),
     params:
@@ -87,6 +89,8 @@ rule report:
         utility=rules.evaluate.output.utility,
         per_benchmark=rules.evaluate.output.per_benchmark,
         points=rules.evaluate.output.points,
+        comparisons=rules.evaluate.output.comparisons,
+        gap=rules.evaluate.output.gap,
         router_summaries=router_summaries(),
     output:
         utility=run_path("report", "utility.csv"),

@@ -32,15 +32,39 @@ def markdown_table(utility: pd.DataFrame, models: list[str]) -> str:
             cells = []
             for col in [*SETTINGS, "utility_sum"]:
                 v = rows.loc[method, col]
-                text = f"{v:.4f}"
+                lo, hi = rows.loc[method, f"{col}_lo"], rows.loc[method, f"{col}_hi"]
+                text = f"{v:.4f} [{lo:.4f}, {hi:.4f}]"
                 cells.append(f"**{text}**" if method not in REFERENCES and v == best[col]
                              else text)
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         parts.append("\n".join(lines))
-    note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled benchmark test queries; bold: "
-            "the best non-reference method per column; oracle and random (expected value of a "
-            "uniform choice) are references.")
+    note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled benchmark test queries, with "
+            "its 95% interval from a paired bootstrap over the test queries; bold: the best "
+            "non-reference mean per column; oracle and random (expected value of a uniform "
+            "choice) are references.")
     return "\n\n".join(parts) + "\n\n" + note + "\n"
+
+
+def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
+    """Does each router beat the best single model and Adaptive LLM, and how much of the gap
+    from the best single model to the oracle does it close?"""
+    lines = ["**Routers against the references** (Utility Sum difference; p: one-sided paired "
+             "bootstrap p-value that the router is not better)", "",
+             "| Protocol | Router | Against | Difference | p |", "|---|---|---|---:|---:|"]
+    for r in comparisons.itertuples(index=False):
+        lines.append(f"| {r.setting} | {r.method} | {r.against} | {r.utility_sum_diff:+.4f} | "
+                     f"{r.p_value:.3f} |")
+    lines += ["", "**Share of the gap from the best single model to the oracle** "
+              "((U_router − U_best single) / (U_oracle − U_best single), with the best single "
+              "model of each setting; – where that model is the oracle)", "",
+              "| Protocol | Router | Best single (Utility Sum) | " + " | ".join(SETTINGS)
+              + " | utility_sum |",
+              "|---|---|---|" + "---:|" * (len(SETTINGS) + 1)]
+    for r in gaps.to_dict("records"):
+        cells = " | ".join("–" if pd.isna(r[c]) else f"{r[c]:.2f}"
+                           for c in [*SETTINGS, "utility_sum"])
+        lines.append(f"| {r['setting']} | {r['method']} | {r['best_single']} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def recognition_markdown(table: pd.DataFrame) -> str:

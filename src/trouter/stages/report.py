@@ -7,13 +7,23 @@ from omegaconf import DictConfig
 
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
 from trouter.route.pool import models_by_price
-from trouter.route.report import cost_performance_plot, markdown_table, recognition_markdown
-from trouter.route.utility import SETTINGS
+from trouter.route.report import (
+    comparison_markdown,
+    cost_performance_plot,
+    markdown_table,
+    recognition_markdown,
+)
 from trouter.stages.common import log, stage_dir
-from trouter.stages.evaluate import POINT_COLUMNS, UTILITY_COLUMNS
+from trouter.stages.evaluate import (
+    COMPARISON_COLUMNS,
+    GAP_COLUMNS,
+    POINT_COLUMNS,
+    SUMS,
+    UTILITY_COLUMNS,
+)
 from trouter.stages.train_router import PROTOCOLS
 
-NUMERIC = [*SETTINGS, "utility_sum"]
+NUMERIC = UTILITY_COLUMNS[2:]
 RECOGNITION_COLUMNS = ["setting", "dataset", "split", "queries", "top1"]
 
 
@@ -34,16 +44,19 @@ def run(cfg: DictConfig) -> dict:
     utility = read_csv(src / "utility.csv", UTILITY_COLUMNS)
     per_bench = read_csv(src / "utility_per_benchmark.csv", [*UTILITY_COLUMNS, "dataset"])
     points = read_csv(src / "points.csv", POINT_COLUMNS)
-    for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC),
-                     (points, POINT_COLUMNS[3:])):
-        df[cols] = df[cols].astype(float)
+    comparisons = read_csv(src / "comparisons.csv", COMPARISON_COLUMNS)
+    gaps = read_csv(src / "gap.csv", GAP_COLUMNS)
+    for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC), (points, POINT_COLUMNS[3:]),
+                     (comparisons, COMPARISON_COLUMNS[3:]), (gaps, SUMS)):
+        df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap to close
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench,
               ["setting", "method", "dataset", *NUMERIC])
     recognition = recognition_table(cfg)
     write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
-    write_text(out / "table.md",
-               markdown_table(utility, models) + "\n" + recognition_markdown(recognition))
+    write_text(out / "table.md", "\n".join([markdown_table(utility, models),
+                                            comparison_markdown(comparisons, gaps),
+                                            recognition_markdown(recognition)]))
     with atomic_path(out / "cost_performance.png") as tmp:
         cost_performance_plot(points, models, tmp)
     log.info("report: %d rows in utility.csv", len(utility))
