@@ -57,13 +57,13 @@ def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]
     windows, and of questions cut."""
     path = cfg.dedup.model_path
     vecs = question_encoder(cfg)(list(texts["text"]))
-    windowed = np.zeros(len(texts), dtype=bool)
-    if cfg.router.embed == "query":
-        windowed = truncated(list(texts["question"]), path)
-        if windowed.any():
-            vecs[windowed] = encode_in_windows(list(texts["question"][windowed]), path)
+    cut = question_cut(texts, path)
+    # a query starts with its question, so a cut question is one longer than the window
+    windowed = cut if cfg.router.embed == "query" else np.zeros(len(texts), dtype=bool)
+    if windowed.any():
+        vecs[windowed] = encode_in_windows(list(texts["question"][windowed]), path)
     flags = texts.assign(text_cut=truncated(list(texts["text"]), path) & ~windowed,
-                         windowed=windowed, question_cut=question_cut(texts, path) & ~windowed)
+                         windowed=windowed, question_cut=cut & ~windowed)
     report = {d: {"queries": len(df), "text_truncated": float(df["text_cut"].mean()),
                   "questions_in_windows": float(df["windowed"].mean()),
                   "question_truncated": float(df["question_cut"].mean())}
