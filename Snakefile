@@ -11,8 +11,18 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/synthesis.smk"
-include: "workflow/rules/labeling.smk"
+
+
+if RECORDED:
+
+    include: "workflow/rules/recorded.smk"
+
+else:
+
+    include: "workflow/rules/synthesis.smk"
+    include: "workflow/rules/labeling.smk"
+
+
 include: "workflow/rules/routing.smk"
 
 

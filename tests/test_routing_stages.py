@@ -9,6 +9,7 @@ from tests.test_config import CONF
 from trouter.errors import TrouterError
 from trouter.io import write_csv
 from trouter.label.answer import LABEL_COLUMNS
+from trouter.route.pool import write_pool
 from trouter.stages import assign_tasks, evaluate, report, train_router
 from trouter.stages.embed_queries import save_npz
 
@@ -44,6 +45,8 @@ def make_run(root, rng):
                              "completion_tokens": 5, "cost": cost, "currency": "USD-nominal",
                              "latency_s": 0.1, "cached": False, "error": "", "cost_norm": j})
     write_csv(run / "labels/labels.csv", pd.DataFrame(rows), [*LABEL_COLUMNS, "cost_norm"])
+    write_pool(run / "labels/pool.json", {"models": MODELS, "ordered_by": "price", "prices": None,
+                                          "currency": "USD-nominal", "cost_basis": "made up"})
     ids = sorted(vecs)
     save_npz(run / "embed_queries/queries.npz", ids=np.array(ids),
              vectors=np.stack([vecs[q] for q in ids]).astype(np.float32))
@@ -54,11 +57,12 @@ def make_run(root, rng):
     return run
 
 
-def config(root, *extra):
+def config(root, *extra, router="trouter"):
+    tuned = ["router.max_epochs=60", "router.lr=0.01"] if router == "trouter" else []
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=["experiment=smoke", f"paths.results_dir={root}",
-                                             "router.logger=none", "router.max_epochs=60",
-                                             "router.lr=0.01", *extra])
+                                             "routing.logger=none", f"router={router}", *tuned,
+                                             *extra])
 
 
 def test_routing_stages(tmp_path):
@@ -71,26 +75,34 @@ def test_routing_stages(tmp_path):
     want = ["nA" if int(q.rsplit("-", 1)[1]) % 2 else "nB" for q in assigned["query_id"]]
     assert list(assigned["node_id"]) == want
     for protocol in ("cold_start", "in_domain"):
-        s = train_router.run(config(tmp_path, f"router.protocol={protocol}"))
-        assert s["models"] == MODELS and s["epochs"] >= 1
-        assert (run / f"train_router/{protocol}/best.ckpt").is_file()
-        metrics = pd.read_csv(run / f"train_router/{protocol}/metrics.csv")
+        s = train_router.run(config(tmp_path, f"routing.protocol={protocol}"))
+        assert s["models"] == MODELS and s["folds"]["all"]["epochs"] >= 1
+        folder = run / "train_router/trouter" / protocol
+        assert (folder / "all/best.ckpt").is_file()
+        metrics = pd.read_csv(folder / "all/metrics.csv")
         assert {"train/loss", "val/loss", "val/task_acc"} <= set(metrics.columns)
-        assert not (run / f"train_router/{protocol}/wandb").exists()  # logger=none
+        assert not (folder / "all/wandb").exists()  # logger=none
         # test queries were drawn around their task type: recognition finds every one
-        assert s["task_recognition"]["gsm8k"]["test"] == {"queries": 12, "top1": 1.0}
+        assert s["task_recognition"]["gsm8k"] == {"queries": 12, "top1": 1.0}
+        pred = pd.read_csv(folder / "predictions.csv")
+        assert (pred["p"] == 1).all() and len(pred) == 12 * 21  # one pick per query and setting
+        a = train_router.run(config(tmp_path, f"routing.protocol={protocol}",
+                                    router="adaptive_llm"))
+        assert a["folds"]["all"] == {"train_queries": 20 if protocol == "cold_start" else 10,
+                                     "val_queries": 6 if protocol == "cold_start" else 4,
+                                     "test_queries": 12}
     evaluate.run(config(tmp_path))
     report.run(config(tmp_path))
     utility = pd.read_csv(run / "report/utility.csv")
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
-    assert list(utility.columns) == ["setting", "method",
+    assert list(utility.columns) == ["protocol", "method",
                                      *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
     for c in sums:  # every mean inside its interval
         assert (utility[f"{c}_lo"] <= utility[c] + 1e-12).all()
         assert (utility[c] <= utility[f"{c}_hi"] + 1e-12).all()
     methods = {"oracle", "random", "adaptive_llm", "trouter", *MODELS}
     for setting in ("cold_start", "in_domain"):
-        rows = utility[utility["setting"] == setting].set_index("method").drop(columns="setting")
+        rows = utility[utility["protocol"] == setting].set_index("method").drop(columns="protocol")
         assert set(rows.index) == methods
         assert (rows.drop(index="oracle") <= rows.loc["oracle"] + 1e-12).all().all()
         # the router learned which task type needs the big model: it matches the oracle
@@ -99,39 +111,44 @@ def test_routing_stages(tmp_path):
     assert (utility["utility_sum"] - utility[["cost_first", "balanced", "perf_first"]]
             .sum(axis=1)).abs().max() < 1e-12
     # the router matches the oracle here: it closes the whole gap and beats the references
-    gap = pd.read_csv(run / "evaluate/gap.csv").set_index("setting")
-    assert gap.loc["cold_start", "utility_sum"] == pytest.approx(1.0)
+    gap = pd.read_csv(run / "evaluate/gap.csv").set_index(["protocol", "method"])
+    assert gap.loc[("cold_start", "trouter"), "utility_sum"] == pytest.approx(1.0)
     assert gap["cost_first"].isna().all()  # the cheap model is the oracle there: no gap
     comparisons = pd.read_csv(run / "evaluate/comparisons.csv")
-    assert set(comparisons["against"]) == {"adaptive_llm", MODELS[0]}  # best Utility Sum
-    assert (comparisons["utility_sum_diff"] > 0).all() and (comparisons["p_value"] < 0.05).all()
-    assert (run / "report/cost_performance.png").stat().st_size > 10_000
+    trouter = comparisons[comparisons["method"] == "trouter"]
+    assert set(trouter["against"]) == {"adaptive_llm", MODELS[0]}  # best Utility Sum
+    assert (trouter["utility_sum_diff"] > 0).all() and (trouter["p_value"] < 0.05).all()
+    adaptive = comparisons[comparisons["method"] == "adaptive_llm"]
+    assert set(adaptive["against"]) == {MODELS[0]}  # not against itself
+    assert (run / "report/cost_quality.png").stat().st_size > 10_000
+    aiq = pd.read_csv(run / "report/aiq.csv").set_index(["protocol", "method"])["aiq"]
+    assert aiq[("cold_start", "oracle")] >= aiq.max() - 1e-12
+    assert aiq[("cold_start", "trouter")] == pytest.approx(aiq[("cold_start", "oracle")])
     table = (run / "report/table.md").read_text()
-    assert "| trouter |" in table and "| cold_start | gsm8k | 12 | 1.00 |" in table
-    assert "**Routers against the references**" in table
+    assert "| trouter |" in table and "| trouter | cold_start | gsm8k | 12 | 1.00 |" in table
+    assert "**Routers against the references**" in table and "**AIQ**" in table
     assert "| cold_start | trouter | smollm2-135m-local | – | – | 1.00 | 1.00 |" in table
     recognition = pd.read_csv(run / "report/task_recognition.csv")
-    assert set(recognition["split"]) == {"val", "test"} and len(recognition) == 4
+    assert set(recognition["method"]) == {"trouter"} and len(recognition) == 2
 
 
 def test_the_authors_architecture_trains(tmp_path):
     run = make_run(tmp_path, np.random.default_rng(0))
     assign_tasks.run(config(tmp_path))
-    s = train_router.run(config(tmp_path, "router=trouter_paper", "router.protocol=cold_start",
-                                "router.logger=none"))
+    s = train_router.run(config(tmp_path, "routing.protocol=cold_start", router="trouter_paper"))
     # branches 16->256->16, matcher 32->256->256->1, 2 x 2 heads 16->256->256->1 (16-dim here)
-    assert s["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + (32 * 256 + 256) + \
+    assert s["folds"]["all"]["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + (32 * 256 + 256) + \
         (256 * 256 + 256) + 257 + 4 * (16 * 256 + 256 + 256 * 256 + 256 + 257)
-    pred = pd.read_csv(run / "train_router/cold_start/predictions.csv")
+    pred = pd.read_csv(run / "train_router/trouter_paper/cold_start/estimates.csv")
     assert pred["r_hat"].between(0, 1).all() and pred["c_hat"].between(0, 1).all()  # sigmoid
 
 
 def test_unknown_protocol_and_prior_are_refused(tmp_path):
     make_run(tmp_path, np.random.default_rng(0))
-    with pytest.raises(TrouterError, match="router.protocol='warm'"):
-        train_router.run(config(tmp_path, "router.protocol=warm"))
-    with pytest.raises(TrouterError, match="router.task_prior='random'"):
-        assign_tasks.run(config(tmp_path, "router.task_prior=random"))
+    with pytest.raises(TrouterError, match="protocol 'warm'"):
+        train_router.run(config(tmp_path, "routing.protocol=warm"))
+    with pytest.raises(TrouterError, match="routing.task_prior='random'"):
+        assign_tasks.run(config(tmp_path, "routing.task_prior=random"))
 
 
 def test_llm_labeller_with_fallback(tmp_path):
@@ -145,7 +162,7 @@ def test_llm_labeller_with_fallback(tmp_path):
 
     run = make_run(tmp_path, np.random.default_rng(0))
     with ScriptedServer(responder=backend) as srv:
-        summary = assign_tasks.run(config(tmp_path, "router.task_prior=llm", "judge.local=null",
+        summary = assign_tasks.run(config(tmp_path, "routing.task_prior=llm", "judge.local=null",
                                           f"judge.base_url={srv.base_url}"))
         listing = srv.requests[0]["messages"][0]["content"]
     assert "1. " in listing and "2. " in listing  # the numbered task types

@@ -42,21 +42,33 @@ def hydra_config():
 
 
 HCFG = hydra_config()
-CANDIDATES = list(HCFG.pool.candidates)
-DATASETS = ["synthetic", *HCFG.data.benchmarks]
-PROTOCOLS = ["cold_start", "in_domain"]
+# A recorded run imports routing outcomes instead of synthesising and labeling.
+RECORDED = HCFG.recorded is not None
+CANDIDATES = [] if RECORDED else list(HCFG.pool.candidates)
+DATASETS = [] if RECORDED else ["synthetic", *HCFG.data.benchmarks]
+ROUTERS = list(HCFG.routing.routers)
+PROTOCOLS = list(HCFG.routing.protocols)
 for _key in CANDIDATES:
     if not Path("conf", "model", f"{_key}.yaml").is_file():
         raise ValueError(f"pool.candidates: {_key!r} has no model card conf/model/{_key}.yaml")
+for _key in ROUTERS:
+    if not Path("conf", "router", f"{_key}.yaml").is_file():
+        raise ValueError(f"routing.routers: {_key!r} has no config conf/router/{_key}.yaml")
+for _key in PROTOCOLS:
+    if _key not in ("cold_start", "in_domain", "leave_one_task_out"):
+        raise ValueError(f"routing.protocols: unknown protocol {_key!r}")
 
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_.-]+",
-    protocol="cold_start|in_domain",
+    router="[A-Za-z0-9_]+",
+    protocol="cold_start|in_domain|leave_one_task_out",
 
 
 def synthesis_outputs():
+    if RECORDED:
+        return []
     return [
         run_path("expand_taxonomy", "nodes.csv"),
         run_path("dedup_qa", "qa.csv"),
@@ -78,13 +90,29 @@ def labeling_outputs():
     return [run_path("labels", "summary.csv")]
 
 
+def labels_table():
+    """The collected (or imported) label table every routing stage reads."""
+    return run_path("labels", "labels.csv")
+
+
+def query_files():
+    """The query records embed_queries reads."""
+    if RECORDED:
+        return [run_path("labels", "queries.jsonl")]
+    return [run_path("data", f"{d}.jsonl") for d in DATASETS]
+
+
+def taxonomy_nodes():
+    """Task types: routing.taxonomy when given, else this run's taxonomy."""
+    return HCFG.routing.taxonomy or run_path("expand_taxonomy", "nodes.csv")
+
 
 def router_predictions():
-    return [run_path("train_router", p, "predictions.csv") for p in PROTOCOLS]
+    return [run_path("train_router", r, p, "predictions.csv") for r in ROUTERS for p in PROTOCOLS]
 
 
 def router_summaries():
-    return [run_path("train_router", p, "summary.json") for p in PROTOCOLS]
+    return [run_path("train_router", r, p, "summary.json") for r in ROUTERS for p in PROTOCOLS]
 
 
 def report_outputs():

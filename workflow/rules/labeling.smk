@@ -46,6 +46,7 @@ rule collect_labels:
     output:
         labels=run_path("labels", "labels.csv"),
         norms=run_path("labels", "cost_norm.json"),
+        pool=run_path("labels", "pool.json"),
         summary=run_path("labels", "summary.csv"),
         table=run_path("labels", "summary.md"),
     log:

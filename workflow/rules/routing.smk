@@ -1,11 +1,11 @@
-# Routing: embeddings once, TRouter per protocol, every method evaluated, the report.
+# Routing: embeddings once, every router per protocol, every method evaluated, the report.
 
 
 rule embed_queries:
     input:
-        labels=rules.collect_labels.output.labels,
-        data=expand(rules.prepare_data.output.queries, dataset=DATASETS),
-        nodes=rules.expand_taxonomy.output.nodes,
+        labels=labels_table(),
+        data=query_files(),
+        nodes=taxonomy_nodes(),
     output:
         queries=run_path("embed_queries", "queries.npz"),
         tasks=run_path("embed_queries", "task_types.npz"),
@@ -22,7 +22,7 @@ rule embed_queries:
 
 rule assign_tasks:
     input:
-        labels=rules.collect_labels.output.labels,
+        labels=labels_table(),
         queries=rules.embed_queries.output.queries,
         tasks=rules.embed_queries.output.tasks,
     output:
@@ -43,15 +43,15 @@ rule assign_tasks:
 
 rule train_router:
     input:
-        labels=rules.collect_labels.output.labels,
+        labels=labels_table(),
         queries=rules.embed_queries.output.queries,
         tasks=rules.embed_queries.output.tasks,
         assignments=rules.assign_tasks.output.assignments,
     output:
-        predictions=run_path("train_router", "{protocol}", "predictions.csv"),
-        summary=run_path("train_router", "{protocol}", "summary.json"),
+        predictions=run_path("train_router", "{router}", "{protocol}", "predictions.csv"),
+        summary=run_path("train_router", "{router}", "{protocol}", "summary.json"),
     log:
-        run_path("train_router", "{protocol}", "log.txt"),
+        run_path("train_router", "{router}", "{protocol}", "log.txt"),
     params:
         overrides=hydra_overrides(),
     threads: 2
@@ -59,12 +59,12 @@ rule train_router:
         "../../environment.yml"
     shell:
         "python -m trouter.cli.train_router {params.overrides}"
-        " router.protocol={wildcards.protocol} > {log} 2>&1"
+        " router={wildcards.router} routing.protocol={wildcards.protocol} > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        labels=rules.collect_labels.output.labels,
+        labels=labels_table(),
         predictions=router_predictions(),
     output:
         choices=run_path("evaluate", "choices.csv"),
@@ -73,6 +73,7 @@ rule evaluate:
         points=run_path("evaluate", "points.csv"),
         comparisons=run_path("evaluate", "comparisons.csv"),
         gap=run_path("evaluate", "gap.csv"),
+        aiq=run_path("evaluate", "aiq.csv"),
     log:
         run_path("evaluate", "log.txt"),
     params:
@@ -91,13 +92,15 @@ rule report:
         points=rules.evaluate.output.points,
         comparisons=rules.evaluate.output.comparisons,
         gap=rules.evaluate.output.gap,
+        aiq=rules.evaluate.output.aiq,
         router_summaries=router_summaries(),
     output:
         utility=run_path("report", "utility.csv"),
         per_benchmark=run_path("report", "utility_per_benchmark.csv"),
         table=run_path("report", "table.md"),
+        aiq=run_path("report", "aiq.csv"),
         recognition=run_path("report", "task_recognition.csv"),
-        plot=run_path("report", "cost_performance.png"),
+        plot=run_path("report", "cost_quality.png"),
     log:
         run_path("report", "log.txt"),
     params:

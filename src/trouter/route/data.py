@@ -1,12 +1,16 @@
-"""Wide views of the label table for routing: one row per query, one column per model."""
+"""Views of the label table for routing: wide query x model tables, embeddings, routing tables."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
 from trouter.errors import DataError
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.label.tables import read_label_table
+from trouter.routers.base import RoutingTable
 
 
 def read_labels(path) -> pd.DataFrame:
@@ -28,3 +32,38 @@ def queries_of(labels: pd.DataFrame) -> pd.DataFrame:
     """One row per query: id, dataset, split, node_id, prompt."""
     cols = ["query_id", "dataset", "task", "split", "node_id", "prompt"]
     return labels[cols].drop_duplicates("query_id").set_index("query_id")
+
+
+def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as z:
+        return z["ids"], z["vectors"]
+
+
+class Embeddings:
+    """embed_queries' outputs: query vectors by id and the task types' vectors."""
+
+    def __init__(self, folder: Path):
+        ids, self.queries = load_npz(Path(folder) / "queries.npz")
+        self.row = {q: i for i, q in enumerate(ids)}
+        task_ids, self.tasks = load_npz(Path(folder) / "task_types.npz")
+        self.task_ids = [str(t) for t in task_ids]
+
+    def of(self, query_ids) -> np.ndarray:
+        missing = [q for q in query_ids if q not in self.row]
+        if missing:
+            raise DataError(f"no embedding for {len(missing)} queries, e.g. {missing[:3]}")
+        return self.queries[[self.row[q] for q in query_ids]]
+
+
+def routing_table(rows: pd.DataFrame, models: list[str], emb: Embeddings,
+                  task_of: dict[str, str]) -> RoutingTable:
+    """The label rows of some queries as aligned arrays (queries in id order); `task_of`: query id
+    -> task type, missing ids get ''."""
+    r = wide(rows, models, "score")
+    ids = list(r.index)
+    datasets = rows.drop_duplicates("query_id").set_index("query_id")["dataset"]
+    return RoutingTable(
+        query_ids=ids, datasets=datasets.loc[ids].to_numpy(str), embeddings=emb.of(ids),
+        score=r.to_numpy(float), cost=wide(rows, models, "cost").loc[ids].to_numpy(float),
+        cost_norm=wide(rows, models, "cost_norm").loc[ids].to_numpy(float),
+        tasks=np.array([task_of.get(q, "") for q in ids], dtype=object))

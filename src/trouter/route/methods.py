@@ -1,48 +1,59 @@
-"""Every method's choice per test query and utility setting, and what that choice earns."""
+"""The references every router is compared with, in the routers' choice contract, and what a
+choice earns: score, cost and utility per query and utility setting."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from trouter.route.utility import SETTINGS, adaptive_index, route_by_utility, utility
+from trouter.route.utility import SETTINGS, route_by_utility, utility
+from trouter.routers.base import one_hot
 
-CHOICE_COLUMNS = ["setting", "method", "utility_setting", "query_id", "dataset", "model",
+CHOICE_COLUMNS = ["protocol", "method", "utility_setting", "query_id", "dataset", "model",
                   "score", "cost", "cost_norm", "utility"]
+REFERENCES = ("oracle", "random")
 
 
-def choices(method: str, picks: np.ndarray | None, r: pd.DataFrame, cost: pd.DataFrame,
-            c_norm: pd.DataFrame, datasets: pd.Series, mu: tuple[float, float]) -> pd.DataFrame:
-    """Rows for one method and setting; picks are column indices into the model tables.
-
-    `picks=None` is the random reference: the expected value of a uniform choice (its `model`
-    is 'uniform'), not one sampled draw."""
-    tables = {"score": r.to_numpy(), "cost": cost.to_numpy(), "cost_norm": c_norm.to_numpy()}
-    tables["utility"] = utility(tables["score"], tables["cost_norm"], *mu)
-    if picks is None:
-        values = {k: v.mean(axis=1) for k, v in tables.items()}
-        model = np.full(len(r), "uniform")
-    else:
-        rows = np.arange(len(r))
-        values = {k: v[rows, picks] for k, v in tables.items()}
-        model = np.asarray(r.columns)[picks]
-    return pd.DataFrame({"method": method, "query_id": r.index,
-                         "dataset": datasets.loc[r.index].to_numpy(), "model": model, **values})
+def reference_choices(r: np.ndarray, c_norm: np.ndarray, models: list[str],
+                      settings: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+    """[S, N, M] choices of the oracle (best true utility, ties to the cheaper model), random (the
+    expected value of a uniform choice, not one sampled draw) and each single model."""
+    n, m = r.shape
+    out = {"oracle": np.stack([one_hot(route_by_utility(r, c_norm, *mu), m) for mu in settings]),
+           "random": np.full((len(settings), n, m), 1.0 / m)}
+    for j, model in enumerate(models):
+        p = np.zeros((len(settings), n, m))
+        p[:, :, j] = 1.0
+        out[model] = p
+    return out
 
 
-def all_choices(r, cost, c_norm, datasets, predictions: dict[str, tuple]) -> pd.DataFrame:
-    """Oracle, random, each single model, Adaptive LLM and every trained router (predictions:
-    name -> (r_hat, c_hat) tables aligned with r), under every utility setting."""
-    models = list(r.columns)
+def outcomes(p: np.ndarray, r: np.ndarray, cost: np.ndarray, c_norm: np.ndarray,
+             settings: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+    """[S, N] expected score, cost, normalised cost and utility of choices p [S, N, M]."""
+    u = np.stack([utility(r, c_norm, *mu) for mu in settings])
+    return {"score": (p * r).sum(-1), "cost": (p * cost).sum(-1),
+            "cost_norm": (p * c_norm).sum(-1), "utility": (p * u).sum(-1)}
+
+
+def chosen_model(p: np.ndarray, models: list[str]) -> np.ndarray:
+    """[S, N] the model a choice sends each query to; 'uniform' / 'mixed' when it spreads."""
+    names = np.asarray(models, dtype=object)[p.argmax(-1)]
+    spread = p.max(-1) < 1.0
+    uniform = np.isclose(p, 1.0 / p.shape[-1]).all(-1)
+    return np.where(spread, np.where(uniform, "uniform", "mixed"), names)
+
+
+def named_rows(protocol: str, method: str, p: np.ndarray, earned: dict[str, np.ndarray],
+               ids: list[str], datasets: np.ndarray, models: list[str],
+               settings: list[tuple[float, float]]) -> pd.DataFrame:
+    """Per query, the choice and its outcome under the three named utility settings."""
+    picked = chosen_model(p, models)
     frames = []
     for name, mu in SETTINGS.items():
-        u = utility(r.to_numpy(), c_norm.to_numpy(), *mu)
-        picks = {"oracle": np.argmax(u, axis=1), "random": None,
-                 "adaptive_llm": np.full(len(r), adaptive_index(len(models), *mu))}
-        picks |= {m: np.full(len(r), j) for j, m in enumerate(models)}
-        picks |= {k: route_by_utility(rh.to_numpy(), ch.to_numpy(), *mu)
-                  for k, (rh, ch) in predictions.items()}
-        for method, p in picks.items():
-            frames.append(choices(method, p, r, cost, c_norm, datasets, mu)
-                          .assign(utility_setting=name))
-    return pd.concat(frames, ignore_index=True)
+        s = settings.index(mu)
+        frames.append(pd.DataFrame({
+            "protocol": protocol, "method": method, "utility_setting": name, "query_id": ids,
+            "dataset": datasets, "model": picked[s],
+            **{k: v[s] for k, v in earned.items()}}))
+    return pd.concat(frames, ignore_index=True)[CHOICE_COLUMNS]

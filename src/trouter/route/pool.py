@@ -1,11 +1,17 @@
-"""The candidate pool in price order, the order every router and table uses."""
+"""The candidate pool in price order, the order every router and table uses, and its record
+labels/pool.json (written by collect_labels or import_routing, read by every later stage)."""
 
 from __future__ import annotations
 
+import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.catalog import model_card
+from trouter.errors import DataError
+from trouter.io import read_json, write_json
 from trouter.llm.cards import ModelCard
+
+POOL_KEYS = ("models", "ordered_by", "prices", "currency", "cost_basis")
 
 
 def models_by_price(cfg: DictConfig) -> list[str]:
@@ -18,3 +24,43 @@ def price_order(card: ModelCard) -> tuple:
     size = card.params_b
     return (card.price.input_per_1m + card.price.output_per_1m, size is None, size or 0.0,
             card.key)
+
+
+def live_pool(cfg: DictConfig, currency: str) -> dict:
+    """The pool of model cards: price order, the cards' prices."""
+    models = models_by_price(cfg)
+    prices = {}
+    for key in models:
+        price = model_card(key).price
+        prices[key] = {"input_per_1m": price.input_per_1m, "output_per_1m": price.output_per_1m}
+    return {"models": models, "ordered_by": "price (input + output per 1M tokens)",
+            "prices": prices, "currency": currency,
+            "cost_basis": "measured: prompt and completion tokens x the card's price"}
+
+
+def recorded_pool(models: list[str], prices: dict | None, train: pd.DataFrame, currency: str,
+                  cost_basis: str) -> dict:
+    """A recorded pool: names from the data; by price when prices are known, else by mean
+    training cost (ties by name)."""
+    if prices:
+        key = {m: (prices[m]["input_per_1m"] + prices[m]["output_per_1m"], m) for m in models}
+        ordered_by = "price (input + output per 1M tokens)"
+    else:
+        mean = train.groupby("model")["cost"].mean()
+        key = {m: (float(mean[m]), m) for m in models}
+        ordered_by = "mean training cost"
+    return {"models": sorted(models, key=key.__getitem__), "ordered_by": ordered_by,
+            "prices": prices, "currency": currency, "cost_basis": cost_basis}
+
+
+def write_pool(path, pool: dict) -> None:
+    write_json(path, {k: pool[k] for k in POOL_KEYS})
+
+
+def read_pool(path) -> dict:
+    pool = read_json(path)
+    missing = [k for k in POOL_KEYS if k not in pool]
+    if missing or not pool.get("models"):
+        raise DataError(f"{path}: a pool record needs {list(POOL_KEYS)} with models, "
+                        f"missing {missing or ['models']}")
+    return pool

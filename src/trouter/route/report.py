@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trouter.route.methods import REFERENCES
 from trouter.route.utility import SETTINGS
 
-SETTING_TITLES = {"cold_start": "Cold-start (trained on synthetic data only)",
-                  "in_domain": "In-domain (trained on the benchmarks' training splits)"}
-REFERENCES = ("oracle", "random")
+PROTOCOL_TITLES = {
+    "cold_start": "Cold-start (trained on synthetic data only)",
+    "in_domain": "In-domain (trained on the training splits of the test datasets)",
+    "leave_one_task_out": "Leave one task out (per dataset: trained on the other datasets, "
+                          "tested on it; pooled)"}
 
 
 def method_order(methods: list[str], models: list[str]) -> list[str]:
@@ -17,12 +20,12 @@ def method_order(methods: list[str], models: list[str]) -> list[str]:
     return [m for m in (*REFERENCES, *models) if m in methods] + rest
 
 
-def markdown_table(utility: pd.DataFrame, models: list[str]) -> str:
+def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str) -> str:
     head = ("| Method | Cost-first (0.2, 0.8) | Balanced (0.5, 0.5) | Performance-first (0.8, 0.2) "
             "| Utility Sum |\n|---|---:|---:|---:|---:|")
     parts = []
-    for setting, title in SETTING_TITLES.items():
-        rows = utility[utility["setting"] == setting].set_index("method")
+    for protocol, title in PROTOCOL_TITLES.items():
+        rows = utility[utility["protocol"] == protocol].set_index("method")
         if rows.empty:
             continue
         best = {c: rows.drop(index=[m for m in REFERENCES if m in rows.index])[c].max()
@@ -38,10 +41,10 @@ def markdown_table(utility: pd.DataFrame, models: list[str]) -> str:
                              else text)
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         parts.append("\n".join(lines))
-    note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled benchmark test queries, with "
-            "its 95% interval from a paired bootstrap over the test queries; bold: the best "
+    note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled test queries, with its 95% "
+            "interval from a paired bootstrap over the test queries; bold: the best "
             "non-reference mean per column; oracle and random (expected value of a uniform "
-            "choice) are references.")
+            f"choice) are references. Cost: {cost_basis}.")
     return "\n\n".join(parts) + "\n\n" + note + "\n"
 
 
@@ -52,7 +55,7 @@ def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
              "bootstrap p-value that the router is not better)", "",
              "| Protocol | Router | Against | Difference | p |", "|---|---|---|---:|---:|"]
     for r in comparisons.itertuples(index=False):
-        lines.append(f"| {r.setting} | {r.method} | {r.against} | {r.utility_sum_diff:+.4f} | "
+        lines.append(f"| {r.protocol} | {r.method} | {r.against} | {r.utility_sum_diff:+.4f} | "
                      f"{r.p_value:.3f} |")
     lines += ["", "**Share of the gap from the best single model to the oracle** "
               "((U_router − U_best single) / (U_oracle − U_best single), with the best single "
@@ -63,52 +66,74 @@ def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
     for r in gaps.to_dict("records"):
         cells = " | ".join("–" if pd.isna(r[c]) else f"{r[c]:.2f}"
                            for c in [*SETTINGS, "utility_sum"])
-        lines.append(f"| {r['setting']} | {r['method']} | {r['best_single']} | {cells} |")
+        lines.append(f"| {r['protocol']} | {r['method']} | {r['best_single']} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
 def recognition_markdown(table: pd.DataFrame) -> str:
-    """Top-1 agreement of q(t|q) with the assigned task type, per protocol and benchmark."""
-    test = table[table["split"] == "test"]
-    if test.empty:
+    """Top-1 agreement of q(t|q) with the assigned task type, per router, protocol and dataset."""
+    if table.empty:
         return ""
-    lines = ["**Task recognition** (test queries: how often q(t|q) ranks first the task type "
-             "that assign_tasks gave the query)", "",
-             "| Protocol | Benchmark | Queries | Top-1 agreement |", "|---|---|---:|---:|"]
-    for r in test.itertuples(index=False):
-        lines.append(f"| {r.setting} | {r.dataset} | {r.queries} | {r.top1:.2f} |")
+    lines = ["**Task recognition** (test queries: how often the router's recognised task type is "
+             "the one assign_tasks gave the query)", "",
+             "| Router | Protocol | Dataset | Queries | Top-1 agreement |",
+             "|---|---|---|---:|---:|"]
+    for r in table.itertuples(index=False):
+        lines.append(f"| {r.method} | {r.protocol} | {r.dataset} | {r.queries} | {r.top1:.2f} |")
     return "\n".join(lines) + "\n"
 
 
-def cost_performance_plot(points: pd.DataFrame, models: list[str], path) -> None:
-    """Mean score against mean cost of each method's choices, per protocol and utility setting;
-    single models drawn as the reference frontier."""
+def aiq_markdown(aiq: pd.DataFrame, models: list[str]) -> str:
+    """AIQ per method (columns: protocols)."""
+    table = aiq.pivot_table(index="method", columns="protocol", values="aiq")
+    protocols = [p for p in PROTOCOL_TITLES if p in table.columns]
+    lines = ["**AIQ** (RouterBench: area under the non-decreasing convex hull of each method's "
+             "cost-quality points over the willingness-to-pay sweep; cost divided by the "
+             "largest mean cost of any method)", "",
+             "| Method | " + " | ".join(protocols) + " |", "|---|" + "---:|" * len(protocols)]
+    for method in method_order(list(table.index), models):
+        lines.append(f"| {method} | " + " | ".join(f"{table.loc[method, p]:.4f}"
+                                                 for p in protocols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def pareto_plot(points: pd.DataFrame, models: list[str], path) -> None:
+    """Per protocol: each method's mean score against mean cost over the willingness-to-pay
+    sweep (a curve, the three named settings marked), the single models as points, and the
+    Pareto frontier of the single models."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    settings = [s for s in SETTING_TITLES if s in set(points["setting"])]
-    fig, axes = plt.subplots(1, len(settings), figsize=(6.5 * len(settings), 5), squeeze=False)
+    protocols = [p for p in PROTOCOL_TITLES if p in set(points["protocol"])]
+    fig, axes = plt.subplots(1, len(protocols), figsize=(6.5 * len(protocols), 5), squeeze=False)
+    named = {mu: name for name, mu in SETTINGS.items()}
     markers = {"cost_first": "v", "balanced": "o", "perf_first": "^"}
-    for ax, setting in zip(axes[0], settings, strict=True):
-        pts = points[points["setting"] == setting]
-        single = pts[pts["method"].isin(models) & (pts["utility_setting"] == "balanced")]
-        single = single.set_index("method").loc[[m for m in models if m in set(single["method"])]]
-        ax.plot(single["mean_cost"], single["mean_score"], "s--", color="grey",
-                label="single models")
+    colors = plt.cm.tab10.colors
+    for ax, protocol in zip(axes[0], protocols, strict=True):
+        pts = points[points["protocol"] == protocol]
+        single = pts[pts["method"].isin(models)].drop_duplicates("method").set_index("method")
+        single = single.loc[[m for m in models if m in single.index]]
+        front = single.sort_values("mean_cost")
+        front = front[front["mean_score"] >= front["mean_score"].cummax()]
+        ax.plot(front["mean_cost"], front["mean_score"], "--", color="grey", lw=1,
+                label="single-model frontier")
+        ax.scatter(single["mean_cost"], single["mean_score"], marker="s", color="grey", s=30)
         for m, row in single.iterrows():
-            ax.annotate(m, (row["mean_cost"], row["mean_score"]), fontsize=7,
-                        textcoords="offset points", xytext=(4, -10))
+            ax.annotate(m, (row["mean_cost"], row["mean_score"]), fontsize=6,
+                        textcoords="offset points", xytext=(3, -8))
         others = [m for m in method_order(sorted(set(pts["method"])), models) if m not in models]
-        colors = plt.cm.tab10.colors
         for i, method in enumerate(others):
-            sub = pts[pts["method"] == method]
-            for us, row in sub.set_index("utility_setting").iterrows():
-                ax.scatter(row["mean_cost"], row["mean_score"], marker=markers[us],
-                           color=colors[i % len(colors)], s=50,
-                           label=method if us == "balanced" else None)
-        ax.set_title(SETTING_TITLES[setting], fontsize=10)
+            sub = pts[pts["method"] == method].sort_values("mu_r")
+            color = colors[i % len(colors)]
+            ax.plot(sub["mean_cost"], sub["mean_score"], "-", color=color, lw=1, alpha=0.8,
+                    label=method)
+            for row in sub.itertuples(index=False):
+                if (row.mu_r, row.mu_c) in named:
+                    ax.scatter(row.mean_cost, row.mean_score, color=color, s=40,
+                               marker=markers[named[(row.mu_r, row.mu_c)]])
+        ax.set_title(PROTOCOL_TITLES[protocol], fontsize=9)
         ax.set_xlabel("mean cost per query")
         ax.set_ylabel("mean score")
         ax.grid(alpha=0.3)

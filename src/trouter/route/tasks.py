@@ -5,7 +5,31 @@ from __future__ import annotations
 import numpy as np
 
 from trouter.errors import DataError
-from trouter.synth.taxonomy import LEVELS, chain_of
+from trouter.io import read_csv
+from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, chain_of
+
+
+def load_nodes(path) -> list[dict]:
+    """A taxonomy's node table (expand_taxonomy/nodes.csv, or a file in that format): ids unique,
+    levels known, every parent present and one level up."""
+    nodes = read_csv(path, NODE_COLUMNS).to_dict("records")
+    if not nodes:
+        raise DataError(f"{path}: the node table is empty")
+    by_id = {}
+    for row, node in enumerate(nodes, 2):
+        if node["level"] not in LEVELS:
+            raise DataError(f"{path}: row {row}: level={node['level']!r}, expected one of {LEVELS}")
+        if not node["id"] or node["id"] in by_id:
+            raise DataError(f"{path}: row {row}: id={node['id']!r} is empty or repeated")
+        by_id[node["id"]] = node
+    for row, node in enumerate(nodes, 2):
+        depth = LEVELS.index(node["level"])
+        parent = by_id.get(node["parent_id"])
+        if (depth == 0) != (node["parent_id"] == "") or (
+                depth and (parent is None or parent["level"] != LEVELS[depth - 1])):
+            raise DataError(f"{path}: row {row}: parent_id={node['parent_id']!r} is not a "
+                            f"{LEVELS[depth - 1] if depth else 'empty'} node")
+    return nodes
 
 
 def task_types(nodes: list[dict]) -> list[dict]:

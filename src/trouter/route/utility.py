@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from trouter.errors import ConfigError
+
 SETTINGS = {"cost_first": (0.2, 0.8), "balanced": (0.5, 0.5), "perf_first": (0.8, 0.2)}
 
 
@@ -26,3 +28,16 @@ def adaptive_index(n_models: int, mu_r: float, mu_c: float) -> int:
     t = mu_r / (mu_r + mu_c)
     i = int(np.floor((t - 0.2) / 0.6 * (n_models - 1) + 0.5 + 1e-9))
     return min(max(i, 0), n_models - 1)
+
+
+def sweep_settings(points: int) -> list[tuple[float, float]]:
+    """`points` willingness-to-pay values w = mu_r / (mu_r + mu_c) evenly from 0 to 1, as
+    (mu_r, mu_c) = (w, 1 - w); the grid must contain the three named settings."""
+    if points < 2:
+        raise ConfigError(f"evaluation.sweep_points={points}: need at least 2")
+    grid = [(float(round(w, 6)), float(round(1 - w, 6))) for w in np.linspace(0, 1, points)]
+    missing = [name for name, mu in SETTINGS.items() if mu not in grid]
+    if missing:
+        raise ConfigError(f"evaluation.sweep_points={points}: the grid misses the settings "
+                          f"{missing}; use 11, 21, 41, ...")
+    return grid

@@ -7,24 +7,23 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
+from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError
 from trouter.io import write_csv, write_json
 from trouter.llm.cards import card_from_config
 from trouter.route.data import queries_of, read_labels
 from trouter.route.labeller import LABELLER_VERSION, label_query
-from trouter.route.tasks import task_types
-from trouter.stages.common import log, open_session, stage_dir
-from trouter.stages.generate_qa import load_nodes
-from trouter.stages.prepare_data import SYNTHETIC
+from trouter.route.tasks import load_nodes, task_types
+from trouter.stages.common import log, open_session, stage_dir, taxonomy_path
 
 METHODS = ("nearest", "llm")
 COLUMNS = ["query_id", "dataset", "split", "node_id", "method"]
 
 
 def run(cfg: DictConfig) -> dict:
-    method = cfg.router.task_prior
+    method = cfg.routing.task_prior
     if method not in METHODS:
-        raise ConfigError(f"router.task_prior={method!r}: expected one of {METHODS}")
+        raise ConfigError(f"routing.task_prior={method!r}: expected one of {METHODS}")
     queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
     queries = queries[queries["dataset"] != SYNTHETIC]
     with np.load(stage_dir(cfg, "embed_queries") / "queries.npz") as z:
@@ -36,12 +35,12 @@ def run(cfg: DictConfig) -> dict:
     picks, methods, stats = list(nearest), ["nearest"] * len(nearest), None
     out = stage_dir(cfg, "assign_tasks")
     if method == "llm":
-        tasks = task_types(load_nodes(stage_dir(cfg, "expand_taxonomy") / "nodes.csv"))
-        card = card_from_config(cfg.router.labeller, where="router.labeller")
+        tasks = task_types(load_nodes(taxonomy_path(cfg)))
+        card = card_from_config(cfg.routing.labeller, where="routing.labeller")
         with open_session(cfg, {"labeller": card}, out) as session:
             client = session.clients["labeller"]
             got = client.map(lambda q: label_query(
-                client, q, tasks, max_chars=int(cfg.router.labeller_max_chars),
+                client, q, tasks, max_chars=int(cfg.routing.labeller_max_chars),
                 max_reasks=int(cfg.llm.max_reasks), seed=int(cfg.seed)),
                 list(queries["prompt"]), desc="task labels")
             stats = session.stats()

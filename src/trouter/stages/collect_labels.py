@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
+from trouter.data import SYNTHETIC
 from trouter.errors import DataError
 from trouter.io import read_jsonl, write_csv, write_json, write_text
 from trouter.label.answer import LABEL_COLUMNS
@@ -16,9 +17,9 @@ from trouter.label.tables import (
     summarize,
     summary_markdown,
 )
+from trouter.route.pool import live_pool, write_pool
 from trouter.stages.common import log, stage_dir
 from trouter.stages.label_candidates import label_dir
-from trouter.stages.prepare_data import SYNTHETIC
 
 
 def read_labels(cfg: DictConfig, dataset: str, model: str, expected: set[str]) -> pd.DataFrame:
@@ -49,6 +50,7 @@ def run(cfg: DictConfig) -> dict:
     out = stage_dir(cfg, "labels")
     write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])
     write_json(out / "cost_norm.json", norms)
+    write_pool(out / "pool.json", live_pool(cfg, currencies[0]))
     write_csv(out / "summary.csv", summary, SUMMARY_COLUMNS)
     write_text(out / "summary.md", summary_markdown(summary))
     log.info("collected %d label rows: %d datasets x %d models", len(labels), len(datasets),

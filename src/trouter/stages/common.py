@@ -21,6 +21,20 @@ def stage_dir(cfg: DictConfig, rule: str) -> Path:
     return Path(cfg.paths.run_dir) / rule
 
 
+def taxonomy_path(cfg: DictConfig) -> Path:
+    """The task types' node table: routing.taxonomy, else this run's expand_taxonomy output."""
+    given = cfg.routing.taxonomy
+    return Path(given) if given else stage_dir(cfg, "expand_taxonomy") / "nodes.csv"
+
+
+def query_files(cfg: DictConfig, datasets) -> list[Path]:
+    """Where the query records (query_id, dataset, question, query) of these datasets are: the
+    import of a recorded run, else prepare_data's data/<dataset>.jsonl."""
+    if cfg.recorded is not None:
+        return [stage_dir(cfg, "labels") / "queries.jsonl"]
+    return [stage_dir(cfg, "data") / f"{d}.jsonl" for d in sorted(datasets)]
+
+
 def role_cards(cfg: DictConfig, roles: list[str]) -> dict[str, ModelCard]:
     out = {}
     for role in roles:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
-
 from trouter.embed import encode_in_windows, truncated
+
 from trouter.errors import ConfigError, DataError
 from trouter.io import atomic_path, read_jsonl, write_json
 from trouter.route.data import queries_of, read_labels
-from trouter.route.tasks import task_types
-from trouter.stages.common import log, question_encoder, stage_dir
-from trouter.stages.generate_qa import load_nodes
+from trouter.route.tasks import load_nodes, task_types
+from trouter.stages.common import log, query_files, question_encoder, stage_dir, taxonomy_path
 
 EMBED = {"query": "the query: question, then its passage or options, no instruction template",
          "prompt": "the prompt each candidate received"}
@@ -24,17 +23,17 @@ def save_npz(path, **arrays) -> None:
 
 
 def query_texts(cfg: DictConfig, queries: pd.DataFrame) -> pd.DataFrame:
-    """Per query id: `text` to embed (router.embed) and `question` (must never be cut)."""
+    """Per query id: `text` to embed (routing.embed) and `question` (must never be cut)."""
     records = {}
-    for dataset in sorted(set(queries["dataset"])):
-        for r in read_jsonl(stage_dir(cfg, "data") / f"{dataset}.jsonl"):
-            records[r["query_id"]] = r
+    files = query_files(cfg, set(queries["dataset"]))
+    for path in files:
+        records |= {r["query_id"]: r for r in read_jsonl(path)}
     missing = [q for q in queries.index if q not in records]
     if missing:
-        raise DataError(f"{len(missing)} labelled queries are not in data/<dataset>.jsonl, "
+        raise DataError(f"{len(missing)} labelled queries are not in {[str(f) for f in files]}, "
                         f"e.g. {missing[:3]}")
     question = [records[q]["question"] for q in queries.index]
-    if cfg.router.embed == "prompt":
+    if cfg.routing.embed == "prompt":
         text = list(queries["prompt"])
     else:
         text = [records[q].get("query") or records[q]["question"] for q in queries.index]
@@ -51,7 +50,7 @@ def question_cut(texts: pd.DataFrame, model_path) -> np.ndarray:
 
 
 def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]:
-    """Embed `text`. With router.embed=query a question longer than the encoder's window is
+    """Embed `text`. With routing.embed=query a question longer than the encoder's window is
     embedded in windows instead (encode_in_windows), so no word piece of it is dropped. Returns
     the vectors and, per dataset, the shares of texts the encoder cuts, of questions read in
     windows, and of questions cut."""
@@ -59,7 +58,7 @@ def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]
     vecs = question_encoder(cfg)(list(texts["text"]))
     cut = question_cut(texts, path)
     # a query starts with its question, so a cut question is one longer than the window
-    windowed = cut if cfg.router.embed == "query" else np.zeros(len(texts), dtype=bool)
+    windowed = cut if cfg.routing.embed == "query" else np.zeros(len(texts), dtype=bool)
     if windowed.any():
         vecs[windowed] = encode_in_windows(list(texts["question"][windowed]), path)
     flags = texts.assign(text_cut=truncated(list(texts["text"]), path) & ~windowed,
@@ -71,27 +70,46 @@ def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]
     return vecs, report
 
 
+def collisions(texts: pd.DataFrame, vecs: np.ndarray, decimals: int = 5) -> dict:
+    """Queries whose texts differ but whose embeddings coincide (to `decimals`), e.g. few-shot
+    prompts whose shared prefix fills the encoder's window: count, groups, per dataset, examples."""
+    _, group = np.unique(np.round(vecs, decimals), axis=0, return_inverse=True)
+    frame = texts.assign(group=group.ravel())
+    distinct = frame.groupby("group")["text"].transform("nunique") > 1
+    hit = frame[distinct]
+    examples = [list(g.index[:3]) for _, g in list(hit.groupby("group"))[:5]]
+    return {"queries": len(hit), "groups": int(hit["group"].nunique()),
+            "per_dataset": {str(k): int(v) for k, v in hit["dataset"].value_counts().items()},
+            "examples": examples}
+
+
 def run(cfg: DictConfig) -> dict:
-    if cfg.router.embed not in EMBED:
-        raise ConfigError(f"router.embed={cfg.router.embed!r}: expected one of {sorted(EMBED)}")
+    if cfg.routing.embed not in EMBED:
+        raise ConfigError(f"routing.embed={cfg.routing.embed!r}: expected one of {sorted(EMBED)}")
     queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
     texts = query_texts(cfg, queries)
-    tasks = task_types(load_nodes(stage_dir(cfg, "expand_taxonomy") / "nodes.csv"))
+    tasks = task_types(load_nodes(taxonomy_path(cfg)))
     out = stage_dir(cfg, "embed_queries")
     q_vecs, cut = embed_texts(cfg, texts)
+    same = collisions(texts, q_vecs)
     t_vecs = question_encoder(cfg)([t["text"] for t in tasks])
     save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs)
     save_npz(out / "task_types.npz", ids=np.array([t["node_id"] for t in tasks], dtype=str),
              texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs)
     summary = {"queries": len(queries), "task_types": len(tasks), "dim": int(q_vecs.shape[1]),
-               "embed": cfg.router.embed, "text": EMBED[cfg.router.embed], "truncation": cut}
+               "embed": cfg.routing.embed, "text": EMBED[cfg.routing.embed], "truncation": cut,
+               "taxonomy": str(taxonomy_path(cfg)), "collisions": same}
     write_json(out / "summary.json", summary)
     for dataset, c in cut.items():
         log.info("%s: the encoder cuts %.0f%% of the embedded texts; %.0f%% of the questions are "
                  "longer than its window and read in windows", dataset,
                  100 * c["text_truncated"], 100 * c["questions_in_windows"])
         if c["question_truncated"]:
-            log.warning("%s: the encoder cuts %.0f%% of the questions (router.embed=%s)",
-                        dataset, 100 * c["question_truncated"], cfg.router.embed)
+            log.warning("%s: the encoder cuts %.0f%% of the questions (routing.embed=%s)",
+                        dataset, 100 * c["question_truncated"], cfg.routing.embed)
+    if same["queries"]:
+        log.warning("%d queries with different texts share an embedding with another query "
+                    "(%d groups; e.g. %s): a router cannot tell them apart", same["queries"],
+                    same["groups"], same["examples"][:1])
     log.info("embedded %d queries and %d task types", len(queries), len(tasks))
     return summary

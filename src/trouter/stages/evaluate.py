@@ -1,60 +1,62 @@
-"""Rule evaluate: every method on the benchmarks' test queries under the three utility settings."""
+"""Rule evaluate: every router and reference on the real test queries, per protocol: the named
+utility settings with paired-bootstrap intervals, comparisons with the best single model and
+Adaptive LLM, the share of the best-single -> oracle gap, and the cost-quality sweep with AIQ."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.errors import DataError
 from trouter.io import read_csv, write_csv, write_json
+from trouter.route.aiq import aiq
 from trouter.route.data import read_labels, wide
-from trouter.route.methods import CHOICE_COLUMNS, all_choices
-from trouter.route.pool import models_by_price
+from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, reference_choices
+from trouter.route.pool import read_pool
+from trouter.route.protocols import check_protocol, real_test
 from trouter.route.stats import intervals, p_better, resample_indices
-from trouter.route.utility import SETTINGS
+from trouter.route.utility import SETTINGS, sweep_settings
 from trouter.stages.common import log, stage_dir
-from trouter.stages.prepare_data import SYNTHETIC
-from trouter.stages.train_router import PROTOCOLS
-
-ROUTERS = ["trouter"]  # trained routers compared with the references
+from trouter.stages.train_router import PREDICTION_COLUMNS
 
 SUMS = [*SETTINGS, "utility_sum"]
-UTILITY_COLUMNS = ["setting", "method", *[f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]]
-COMPARISON_COLUMNS = ["setting", "method", "against", "utility_sum_diff", "p_value"]
-GAP_COLUMNS = ["setting", "method", "best_single", *SUMS]
-POINT_COLUMNS = ["setting", "method", "utility_setting", "mean_score", "mean_cost",
+UTILITY_COLUMNS = ["protocol", "method", *[f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]]
+COMPARISON_COLUMNS = ["protocol", "method", "against", "utility_sum_diff", "p_value"]
+GAP_COLUMNS = ["protocol", "method", "best_single", *SUMS]
+POINT_COLUMNS = ["protocol", "method", "mu_r", "mu_c", "mean_score", "mean_cost",
                  "mean_cost_norm", "utility"]
+AIQ_COLUMNS = ["protocol", "method", "aiq", "max_cost"]
 
 
-def test_tables(labels: pd.DataFrame, models: list[str]):
-    test = labels[(labels["dataset"] != SYNTHETIC) & (labels["split"] == "test")]
-    if test.empty:
-        raise DataError("no benchmark test rows in the labels")
-    r = wide(test, models, "score")
-    if r.isna().any().any():
-        raise DataError(f"{int(r.isna().sum().sum())} test labels have no score")
-    datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"]
-    cost = wide(test, models, "cost").loc[r.index]
-    c_norm = wide(test, models, "cost_norm").loc[r.index]
-    return r, cost, c_norm, datasets
-
-
-def router_predictions(cfg: DictConfig, protocol: str, index, models) -> dict[str, tuple]:
-    path = stage_dir(cfg, "train_router") / protocol / "predictions.csv"
-    pred = read_csv(path, ["query_id", "model", "r_hat", "c_hat"])
-    for col in ("r_hat", "c_hat"):
+def router_choices(path, ids: list[str], models: list[str], settings) -> np.ndarray:
+    """[S, N] x M choices from a router's predictions.csv, checked against the test queries."""
+    pred = read_csv(path, PREDICTION_COLUMNS)
+    for col in ("mu_r", "mu_c", "p"):
         pred[col] = pred[col].astype(float)
-    r_hat = wide(pred, models, "r_hat").reindex(index)
-    if r_hat.isna().any().any():
-        raise DataError(f"{path}: predictions missing for some test queries")
-    return {"trouter": (r_hat, wide(pred, models, "c_hat").reindex(index))}
+    row = {q: i for i, q in enumerate(ids)}
+    col = {m: j for j, m in enumerate(models)}
+    setting = {mu: s for s, mu in enumerate(settings)}
+    keys = list(zip(pred["mu_r"].round(6), pred["mu_c"].round(6), strict=True))
+    unknown = ({q for q in pred["query_id"] if q not in row} | {m for m in pred["model"]
+               if m not in col} | {k for k in keys if k not in setting})
+    if unknown:
+        raise DataError(f"{path}: queries, models or settings not in this evaluation, e.g. "
+                        f"{sorted(map(str, unknown))[:3]}; rerun train_router")
+    p = np.zeros((len(settings), len(ids), len(models)))
+    np.add.at(p, ([setting[k] for k in keys], pred["query_id"].map(row).to_numpy(),
+                  pred["model"].map(col).to_numpy()), pred["p"].to_numpy())
+    if not np.allclose(p.sum(-1), 1.0):
+        raise DataError(f"{path}: choices cover {int((~np.isclose(p.sum(-1), 1)).sum())} "
+                        "(query, setting) pairs not exactly once; rerun train_router")
+    return p
 
 
 def per_query(chosen: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per utility setting and for the Utility Sum: a query x method table of utilities."""
-    wide = chosen.pivot_table(index="query_id", columns=["utility_setting", "method"],
-                              values="utility")
-    tables = {s: wide[s] for s in SETTINGS}
+    table = chosen.pivot_table(index="query_id", columns=["utility_setting", "method"],
+                               values="utility")
+    tables = {s: table[s] for s in SETTINGS}
     tables["utility_sum"] = sum(tables[s] for s in SETTINGS)
     return tables
 
@@ -73,10 +75,11 @@ def utility_rows(chosen: pd.DataFrame, ev: DictConfig) -> pd.DataFrame:
 
 def utility_table(chosen: pd.DataFrame, by: list[str], ev: DictConfig) -> pd.DataFrame:
     frames = []
-    for key, part in chosen.groupby(["setting", *by], sort=False):
-        frames.append(utility_rows(part, ev).assign(**dict(zip(["setting", *by], key,
+    for key, part in chosen.groupby(["protocol", *by], sort=False):
+        frames.append(utility_rows(part, ev).assign(**dict(zip(["protocol", *by], key,
                                                                 strict=True))))
-    return pd.concat(frames, ignore_index=True)[["setting", "method", *by, *UTILITY_COLUMNS[2:]]]
+    return pd.concat(frames, ignore_index=True)[["protocol", "method", *by,
+                                                  *UTILITY_COLUMNS[2:]]]
 
 
 def routers_against_references(chosen: pd.DataFrame, routers: list[str], models: list[str],
@@ -85,18 +88,20 @@ def routers_against_references(chosen: pd.DataFrame, routers: list[str], models:
     and from Adaptive LLM with a one-sided p-value, and the share of the best-single -> oracle gap
     the router closes under each setting."""
     comparisons, gaps = [], []
-    for protocol, part in chosen.groupby("setting", sort=False):
+    for protocol, part in chosen.groupby("protocol", sort=False):
         tables = per_query(part)
         sums = tables["utility_sum"]
         idx = resample_indices(len(sums), int(ev.resamples), int(ev.seed))
         best = sums[models].mean().idxmax()
         for router in routers:
             for other in (best, "adaptive_llm"):
+                if other == router or other not in sums:
+                    continue
                 comparisons.append({
-                    "setting": protocol, "method": router, "against": other,
+                    "protocol": protocol, "method": router, "against": other,
                     "utility_sum_diff": float(sums[router].mean() - sums[other].mean()),
                     "p_value": p_better(sums[router], sums[other], idx)})
-            row = {"setting": protocol, "method": router, "best_single": best}
+            row = {"protocol": protocol, "method": router, "best_single": best}
             for name, table in tables.items():
                 means = table.mean()
                 single = means[models].max()
@@ -107,33 +112,68 @@ def routers_against_references(chosen: pd.DataFrame, routers: list[str], models:
             pd.DataFrame(gaps, columns=GAP_COLUMNS))
 
 
+def aiq_table(points: pd.DataFrame) -> pd.DataFrame:
+    """AIQ per protocol and method over the sweep's (mean cost, mean score) points; costs
+    divided by the largest mean cost of any method in that protocol."""
+    rows = []
+    for protocol, part in points.groupby("protocol", sort=False):
+        top = float(part["mean_cost"].max())
+        for method, pts in part.groupby("method", sort=False):
+            xy = pts[["mean_cost", "mean_score"]].to_numpy(float)
+            rows.append({"protocol": protocol, "method": method, "aiq": aiq(xy, top),
+                         "max_cost": top})
+    return pd.DataFrame(rows, columns=AIQ_COLUMNS)
+
+
 def run(cfg: DictConfig) -> dict:
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
-    models = models_by_price(cfg)
-    r, cost, c_norm, datasets = test_tables(labels, models)
-    frames = []
-    for protocol in PROTOCOLS:
-        preds = router_predictions(cfg, protocol, r.index, models)
-        frames.append(all_choices(r, cost, c_norm, datasets, preds).assign(setting=protocol))
-    chosen = pd.concat(frames, ignore_index=True)
-    out = stage_dir(cfg, "evaluate")
-    write_csv(out / "choices.csv", chosen, CHOICE_COLUMNS)
-    ev = cfg.evaluation
+    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
+    models, routers = pool["models"], [str(r) for r in cfg.routing.routers]
+    settings = sweep_settings(int(cfg.evaluation.sweep_points))
+    test = real_test(labels)
+    r = wide(test, models, "score")
+    if r.isna().any().any():
+        raise DataError(f"{int(r.isna().sum().sum())} test labels have no score")
+    ids = list(r.index)
+    datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"].loc[ids]
+    arrays = {k: wide(test, models, k).loc[ids].to_numpy(float) for k in ("cost", "cost_norm")}
+    named, points = [], []
+    for protocol in cfg.routing.protocols:
+        check_protocol(protocol)
+        methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
+        for router in routers:
+            path = stage_dir(cfg, "train_router") / router / protocol / "predictions.csv"
+            methods[router] = router_choices(path, ids, models, settings)
+        for method, p in methods.items():
+            earned = outcomes(p, r.to_numpy(float), arrays["cost"], arrays["cost_norm"],
+                              settings)
+            named.append(named_rows(protocol, method, p, earned, ids, datasets.to_numpy(),
+                                    models, settings))
+            points.append(pd.DataFrame({
+                "protocol": protocol, "method": method, "mu_r": [mu[0] for mu in settings],
+                "mu_c": [mu[1] for mu in settings], "mean_score": earned["score"].mean(1),
+                "mean_cost": earned["cost"].mean(1), "mean_cost_norm": earned["cost_norm"].mean(1),
+                "utility": earned["utility"].mean(1)}))
+    chosen = pd.concat(named, ignore_index=True)
+    sweep = pd.concat(points, ignore_index=True)
+    out, ev = stage_dir(cfg, "evaluate"), cfg.evaluation
     pooled = utility_table(chosen, [], ev)
     per_bench = utility_table(chosen, ["dataset"], ev)
-    comparisons, gaps = routers_against_references(chosen, ROUTERS, models, ev)
-    points = chosen.groupby(["setting", "method", "utility_setting"], sort=False).agg(
-        mean_score=("score", "mean"), mean_cost=("cost", "mean"),
-        mean_cost_norm=("cost_norm", "mean"), utility=("utility", "mean")).reset_index()
+    comparisons, gaps = routers_against_references(chosen, routers, models, ev)
+    write_csv(out / "choices.csv", chosen, CHOICE_COLUMNS)
     write_csv(out / "utility.csv", pooled, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench, list(per_bench.columns))
-    write_csv(out / "points.csv", points, POINT_COLUMNS)
+    write_csv(out / "points.csv", sweep, POINT_COLUMNS)
+    write_csv(out / "aiq.csv", aiq_table(sweep), AIQ_COLUMNS)
     write_csv(out / "comparisons.csv", comparisons, COMPARISON_COLUMNS)
     write_csv(out / "gap.csv", gaps, GAP_COLUMNS)
-    summary = {"test_queries": len(r), "per_benchmark": datasets.value_counts().to_dict(),
-               "models": models, "settings": {k: list(v) for k, v in SETTINGS.items()},
+    summary = {"test_queries": len(ids), "per_dataset": datasets.value_counts().to_dict(),
+               "models": models, "routers": routers, "protocols": list(cfg.routing.protocols),
+               "settings": {k: list(v) for k, v in SETTINGS.items()},
+               "sweep_points": len(settings), "cost_basis": pool["cost_basis"],
+               "currency": pool["currency"],
                "bootstrap": {"resamples": int(ev.resamples), "seed": int(ev.seed),
                              "confidence": float(ev.confidence), "paired": True}}
     write_json(out / "summary.json", summary)
-    log.info("evaluated %d methods on %d test queries", pooled["method"].nunique(), len(r))
+    log.info("evaluated %d methods on %d test queries", pooled["method"].nunique(), len(ids))
     return summary

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.errors import ConfigError
-from trouter.io import read_csv, write_csv, write_json, write_jsonl
+from trouter.io import write_csv, write_json, write_jsonl
+from trouter.route.tasks import load_nodes
 from trouter.stages.common import (
     log,
     log_stats,
@@ -19,7 +18,7 @@ from trouter.stages.common import (
 )
 from trouter.synth.prompts import PROMPT_VERSION
 from trouter.synth.qa import REPORT_COLUMNS, QAConfig, generate_for_node
-from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, chain_of
+from trouter.synth.taxonomy import LEVELS, chain_of
 
 
 def qa_config(cfg: DictConfig) -> QAConfig:
@@ -34,13 +33,6 @@ def qa_config(cfg: DictConfig) -> QAConfig:
                     max_calls=int(q.max_calls_per_node), temperature=float(q.temperature),
                     threshold=threshold, max_reasks=int(cfg.llm.max_reasks),
                     seed=int(cfg.seed))
-
-
-def load_nodes(path: Path) -> list[dict]:
-    nodes = read_csv(path, NODE_COLUMNS).to_dict("records")
-    if not nodes:
-        raise ConfigError(f"{path}: the node table is empty")
-    return nodes
 
 
 def run(cfg: DictConfig) -> dict:

@@ -7,6 +7,7 @@ import time
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError
 from trouter.io import read_jsonl, write_csv, write_json
 from trouter.label.answer import (
@@ -25,7 +26,6 @@ from trouter.llm.session import LLMSession
 from trouter.score.code import Sandbox
 from trouter.score.judge import JUDGE_VERSION, SCHEMA
 from trouter.stages.common import log, open_session, stage_dir
-from trouter.stages.prepare_data import SYNTHETIC
 
 
 def label_dir(cfg: DictConfig, dataset: str, model: str):

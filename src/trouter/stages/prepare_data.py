@@ -8,16 +8,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from trouter.data import SYNTHETIC
 from trouter.data.benchmarks import get_benchmark
 from trouter.data.files import benchmark_file
 from trouter.data.splits import SPLITS, assign_splits
 from trouter.errors import ConfigError
 from trouter.io import read_csv, write_json, write_jsonl
+from trouter.route.tasks import load_nodes
 from trouter.stages.common import log, stage_dir
-from trouter.stages.generate_qa import load_nodes
 from trouter.synth.taxonomy import chain_of
 
-SYNTHETIC = "synthetic"
 QA_COLUMNS = ["qa_id", "node_id", "question", "answer"]
 
 

@@ -1,4 +1,5 @@
-"""Rule report: the results table (CSV and Markdown), per-benchmark utilities and the plot."""
+"""Rule report: the results table (CSV and Markdown), per-dataset utilities, AIQ and the
+cost-quality plot."""
 
 from __future__ import annotations
 
@@ -6,58 +7,65 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
-from trouter.route.pool import models_by_price
+from trouter.route.pool import read_pool
 from trouter.route.report import (
+    aiq_markdown,
     comparison_markdown,
-    cost_performance_plot,
     markdown_table,
+    pareto_plot,
     recognition_markdown,
 )
 from trouter.stages.common import log, stage_dir
 from trouter.stages.evaluate import (
+    AIQ_COLUMNS,
     COMPARISON_COLUMNS,
     GAP_COLUMNS,
     POINT_COLUMNS,
     SUMS,
     UTILITY_COLUMNS,
 )
-from trouter.stages.train_router import PROTOCOLS
 
 NUMERIC = UTILITY_COLUMNS[2:]
-RECOGNITION_COLUMNS = ["setting", "dataset", "split", "queries", "top1"]
+RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1"]
 
 
 def recognition_table(cfg: DictConfig) -> pd.DataFrame:
-    """Each protocol's task-recognition quality from its train_router summary."""
+    """Task-recognition quality of every router that recognises task types, per protocol."""
     rows = []
-    for protocol in PROTOCOLS:
-        summary = read_json(stage_dir(cfg, "train_router") / protocol / "summary.json")
-        for dataset, splits in sorted(summary["task_recognition"].items()):
-            rows += [{"setting": protocol, "dataset": dataset, "split": split, **v}
-                     for split, v in sorted(splits.items())]
+    for router in cfg.routing.routers:
+        for protocol in cfg.routing.protocols:
+            path = stage_dir(cfg, "train_router") / str(router) / str(protocol) / "summary.json"
+            for dataset, v in sorted(read_json(path)["task_recognition"].items()):
+                rows.append({"method": router, "protocol": protocol, "dataset": dataset, **v})
     return pd.DataFrame(rows, columns=RECOGNITION_COLUMNS)
 
 
 def run(cfg: DictConfig) -> dict:
     src, out = stage_dir(cfg, "evaluate"), stage_dir(cfg, "report")
-    models = models_by_price(cfg)
+    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
+    models = pool["models"]
     utility = read_csv(src / "utility.csv", UTILITY_COLUMNS)
     per_bench = read_csv(src / "utility_per_benchmark.csv", [*UTILITY_COLUMNS, "dataset"])
     points = read_csv(src / "points.csv", POINT_COLUMNS)
+    aiq = read_csv(src / "aiq.csv", AIQ_COLUMNS)
     comparisons = read_csv(src / "comparisons.csv", COMPARISON_COLUMNS)
     gaps = read_csv(src / "gap.csv", GAP_COLUMNS)
-    for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC), (points, POINT_COLUMNS[3:]),
-                     (comparisons, COMPARISON_COLUMNS[3:]), (gaps, SUMS)):
+    for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC), (points, POINT_COLUMNS[2:]),
+                     (aiq, AIQ_COLUMNS[2:]), (comparisons, COMPARISON_COLUMNS[3:]),
+                     (gaps, SUMS)):
         df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap to close
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench,
-              ["setting", "method", "dataset", *NUMERIC])
+              ["protocol", "method", "dataset", *NUMERIC])
+    write_csv(out / "aiq.csv", aiq, AIQ_COLUMNS)
     recognition = recognition_table(cfg)
     write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
-    write_text(out / "table.md", "\n".join([markdown_table(utility, models),
+    cost = f"{pool['cost_basis']} ({pool['currency']})"
+    write_text(out / "table.md", "\n".join([markdown_table(utility, models, cost),
                                             comparison_markdown(comparisons, gaps),
+                                            aiq_markdown(aiq, models),
                                             recognition_markdown(recognition)]))
-    with atomic_path(out / "cost_performance.png") as tmp:
-        cost_performance_plot(points, models, tmp)
+    with atomic_path(out / "cost_quality.png") as tmp:
+        pareto_plot(points, models, tmp)
     log.info("report: %d rows in utility.csv", len(utility))
     return {"rows": len(utility)}

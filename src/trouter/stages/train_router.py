@@ -1,187 +1,114 @@
-"""Rule train_router: TRouter for one protocol (cold_start or in_domain), then its predictions."""
+"""Rule train_router: one router (conf/router/<name>.yaml) under one protocol, fold by fold, and
+its choices for every test query under every utility setting of the sweep.
+
+Outputs (train_router/<router>/<protocol>/): predictions.csv, the one contract of all routers:
+fold, query_id, dataset, mu_r, mu_c, model, p (the probability the router sends the query to the
+model; rows with p > 0, summing to 1 per query and setting); estimates.csv (r_hat, c_hat) for
+routers that estimate; summary.json."""
 
 from __future__ import annotations
 
-import os
 import time
 
-import lightning.pytorch as pl
 import numpy as np
 import pandas as pd
-import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from omegaconf import DictConfig
 
-from trouter.errors import ConfigError, DataError
+from trouter.data import SYNTHETIC
+from trouter.errors import DataError
 from trouter.io import read_csv, write_csv, write_json
-from trouter.route.data import read_labels, wide
-from trouter.route.lit import RoutingDataModule, RoutingSet, TRouterModule
-from trouter.route.pool import models_by_price
-from trouter.route.tasks import one_hot_prior
+from trouter.route.data import Embeddings, read_labels, routing_table
+from trouter.route.pool import read_pool
+from trouter.route.protocols import check_protocol, folds
+from trouter.route.utility import sweep_settings
+from trouter.routers import RouterContext, RoutingTable, make_router
 from trouter.stages.common import log, stage_dir
-from trouter.stages.prepare_data import SYNTHETIC
 
-PROTOCOLS = ("cold_start", "in_domain")
-LOGGERS = ("wandb", "none")
-
-
-def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path) as z:
-        return z["ids"], z["vectors"]
+PREDICTION_COLUMNS = ["fold", "query_id", "dataset", "mu_r", "mu_c", "model", "p"]
+ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
 
 
-def training_rows(labels: pd.DataFrame, protocol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """cold_start: the synthetic train / val splits; in_domain: the benchmarks' train / val."""
-    synthetic = labels["dataset"] == SYNTHETIC
-    pool = labels[synthetic] if protocol == "cold_start" else labels[~synthetic]
-    train, val = pool[pool["split"] == "train"], pool[pool["split"] == "val"]
-    if train.empty or val.empty:
-        raise DataError(f"{protocol}: needs training and validation rows, got {len(train)} and "
-                        f"{len(val)} label rows")
-    return train, val
-
-
-class Embeddings:
-    def __init__(self, cfg: DictConfig):
-        folder = stage_dir(cfg, "embed_queries")
-        ids, self.queries = load_npz(folder / "queries.npz")
-        self.row = {q: i for i, q in enumerate(ids)}
-        self.task_ids, self.tasks = load_npz(folder / "task_types.npz")
-
-    def of(self, query_ids) -> np.ndarray:
-        missing = [q for q in query_ids if q not in self.row]
-        if missing:
-            raise DataError(f"no embedding for {len(missing)} queries, e.g. {missing[:3]}")
-        return self.queries[[self.row[q] for q in query_ids]]
-
-
-def routing_set(rows: pd.DataFrame, models: list[str], emb: Embeddings,
-                task_of: dict[str, str]) -> RoutingSet:
-    """Embeddings, one-hot task priors (`task_of`: query id -> node id) and targets."""
-    r, c = wide(rows, models, "score"), wide(rows, models, "cost_norm")
-    ids = list(r.index)
-    missing = [q for q in ids if q not in task_of]
-    if missing:
-        raise DataError(f"no task type for {len(missing)} training queries, e.g. {missing[:3]}")
-    prior = one_hot_prior([task_of[q] for q in ids], list(emb.task_ids))
-    return RoutingSet(emb.of(ids), prior, r.to_numpy(float), c.loc[ids].to_numpy(float))
-
-
-def task_assignments(cfg: DictConfig, protocol: str, labels: pd.DataFrame) -> dict[str, str]:
-    """cold_start: the node each synthetic query was generated from; in_domain: assign_tasks."""
-    if protocol == "cold_start":
-        rows = labels[labels["dataset"] == SYNTHETIC].drop_duplicates("query_id")
-        return dict(zip(rows["query_id"], rows["node_id"], strict=True))
-    return real_assignments(cfg)
-
-
-def real_assignments(cfg: DictConfig) -> dict[str, str]:
-    """assign_tasks: query id -> task type of every real query."""
-    table = read_csv(stage_dir(cfg, "assign_tasks") / "assignments.csv", ["query_id", "node_id"])
-    return dict(zip(table["query_id"], table["node_id"], strict=True))
-
-
-def net_settings(rc: DictConfig, emb_dim: int) -> dict:
-    """TRouterNet's architecture from the router config (conf/router/trouter*.yaml)."""
-    settings = {"hidden": int(rc.hidden), "temperature": float(rc.temperature),
-                "dropout": float(rc.dropout),
-                "branch_out": emb_dim if rc.branch_to_embedding else None,
-                "match_hidden": [int(x) for x in rc.match_hidden],
-                "match_dropout": float(rc.match_dropout),
-                "head_hidden": [int(x) for x in rc.head_hidden],
-                "head_sigmoid": bool(rc.head_sigmoid)}
-    sizes = [settings["hidden"], *settings["match_hidden"], *settings["head_hidden"]]
-    if min(sizes) < 1 or settings["temperature"] <= 0:
-        raise ConfigError(f"router: layer sizes must be >= 1 and temperature > 0, got {settings}")
-    return settings
-
-
-def task_recognition(predictions: pd.DataFrame, assigned: dict[str, str]) -> dict:
-    """Per benchmark and split: how often q(t|q)'s top task type is the assigned one."""
-    rows = predictions.drop_duplicates("query_id")
-    rows = rows.assign(agree=[assigned.get(q) == t for q, t in zip(rows["query_id"], rows["task"],
-                                                                    strict=True)])
-    out = {}
-    for (dataset, split), df in rows.groupby(["dataset", "split"]):
-        out.setdefault(dataset, {})[split] = {"queries": len(df), "top1": float(df["agree"].mean())}
+def task_assignments(cfg: DictConfig, labels: pd.DataFrame) -> dict[str, str]:
+    """Query id -> task type: the node each synthetic query was generated from, and assign_tasks'
+    choice for every real query (when the run has a taxonomy)."""
+    rows = labels[labels["dataset"] == SYNTHETIC].drop_duplicates("query_id")
+    out = dict(zip(rows["query_id"], rows["node_id"], strict=True))
+    path = stage_dir(cfg, "assign_tasks") / "assignments.csv"
+    if path.is_file():
+        table = read_csv(path, ["query_id", "node_id"])
+        out |= dict(zip(table["query_id"], table["node_id"], strict=True))
     return out
 
 
-def make_logger(cfg: DictConfig, out, protocol: str):
-    kind = cfg.router.logger
-    if kind not in LOGGERS:
-        raise ConfigError(f"router.logger={kind!r}: expected one of {LOGGERS}")
-    loggers = [CSVLogger(save_dir=str(out), name="", version="")]
-    if kind == "wandb":
-        offline = os.environ.get("WANDB_MODE", "offline") != "online"
-        loggers.append(WandbLogger(project=cfg.router.wandb_project, save_dir=str(out),
-                                   name=f"{cfg.name}-{protocol}", offline=offline,
-                                   tags=[cfg.name, protocol, "trouter"]))
-    return loggers
+def prediction_rows(fold: str, table: RoutingTable, models: list[str], settings,
+                    p: np.ndarray) -> pd.DataFrame:
+    """The long rows (p > 0) of a [S, N, M] choice tensor."""
+    if p.shape != (len(settings), len(table), len(models)):
+        raise DataError(f"router returned choices of shape {p.shape}, expected "
+                        f"{(len(settings), len(table), len(models))}")
+    if not np.allclose(p.sum(-1), 1.0) or (p < 0).any():
+        raise DataError("router returned choice probabilities that are negative or do not sum "
+                        "to 1 per query")
+    s, n, m = np.nonzero(p)
+    mu = np.asarray(settings)
+    return pd.DataFrame({"fold": fold, "query_id": np.asarray(table.query_ids)[n],
+                         "dataset": table.datasets[n], "mu_r": mu[s, 0], "mu_c": mu[s, 1],
+                         "model": np.asarray(models)[m], "p": p[s, n, m]})
+
+
+def recognition(table: RoutingTable, predicted: np.ndarray) -> dict:
+    """Per dataset: how often the recognised task type is the one assigned to the query."""
+    agree = pd.DataFrame({"dataset": table.datasets, "agree": predicted == table.tasks})
+    return {d: {"queries": len(df), "top1": float(df["agree"].mean())}
+            for d, df in agree.groupby("dataset")}
 
 
 def run(cfg: DictConfig) -> dict:
-    protocol = cfg.router.protocol
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"router.protocol={protocol!r}: expected one of {PROTOCOLS}")
-    rc = cfg.router
-    pl.seed_everything(int(rc.seed), workers=True, verbose=False)
-    torch.set_num_threads(int(rc.threads))
+    protocol, name = str(cfg.routing.protocol), str(cfg.router.name)
+    check_protocol(protocol)
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
-    models = models_by_price(cfg)
-    emb = Embeddings(cfg)
-    train_rows, val_rows = training_rows(labels, protocol)
-    task_of = task_assignments(cfg, protocol, labels)
-    train, val = (routing_set(x, models, emb, task_of) for x in (train_rows, val_rows))
-    out = stage_dir(cfg, "train_router") / protocol
-    module = TRouterModule(emb.tasks, len(models), lr=float(rc.lr),
-                           weight_decay=float(rc.weight_decay),
-                           task_weight=float(rc.task_weight),
-                           **net_settings(rc, emb.tasks.shape[1]))
-    data = RoutingDataModule(train, val, batch_size=int(rc.batch_size), seed=int(rc.seed))
-    ckpt = ModelCheckpoint(dirpath=str(out), filename="best", monitor="val/loss", mode="min",
-                           save_top_k=1, enable_version_counter=False)
-    stop = EarlyStopping(monitor="val/loss", mode="min", patience=int(rc.patience))
-    trainer = pl.Trainer(max_epochs=int(rc.max_epochs), callbacks=[ckpt, stop],
-                         logger=make_logger(cfg, out, protocol), accelerator="cpu",
-                         deterministic=True, enable_progress_bar=False,
-                         enable_model_summary=False, log_every_n_steps=1)
+    models = read_pool(stage_dir(cfg, "labels") / "pool.json")["models"]
+    emb = Embeddings(stage_dir(cfg, "embed_queries"))
+    task_of = task_assignments(cfg, labels)
+    settings = sweep_settings(int(cfg.evaluation.sweep_points))
+    out = stage_dir(cfg, "train_router") / name / protocol
+    predictions, estimates, fold_summaries = [], [], {}
+    recognised = {}
     start = time.monotonic()
-    trainer.fit(module, datamodule=data)
-    train_s = time.monotonic() - start
-    best = TRouterModule.load_from_checkpoint(ckpt.best_model_path, task_embeddings=emb.tasks)
-    predictions = predict(best, labels, models, emb)
-    write_csv(out / "predictions.csv", predictions, list(predictions.columns))
-    recognition = task_recognition(predictions, real_assignments(cfg))
-    summary = {"protocol": protocol, "models": models, "task_types": len(emb.task_ids),
-               "task_prior": "generated" if protocol == "cold_start" else rc.task_prior,
-               "train_queries": len(train.queries),
-               "val_queries": len(val.queries), "epochs": trainer.current_epoch,
-               "best_val_loss": float(ckpt.best_model_score), "train_s": round(train_s, 2),
-               "parameters": sum(p.numel() for p in module.parameters()),
-               "task_recognition": recognition, "checkpoint": str(ckpt.best_model_path)}
+    for fold in folds(labels, protocol):
+        train, val, test = (routing_table(rows, models, emb, task_of)
+                            for rows in (fold.train, fold.val, fold.test))
+        ctx = RouterContext(models=models, task_ids=emb.task_ids, task_embeddings=emb.tasks,
+                            seed=int(cfg.routing.seed), threads=int(cfg.routing.threads),
+                            out_dir=out / fold.name,
+                            run_name="-".join([str(cfg.name), name, protocol, fold.name]),
+                            logger=str(cfg.routing.logger),
+                            wandb_project=str(cfg.routing.wandb_project))
+        router = make_router(cfg.router, ctx)
+        fitted = router.fit(train, val)
+        predictions.append(prediction_rows(fold.name, test, models, settings,
+                                           router.choose(test, settings)))
+        if (est := router.estimate(test)) is not None:
+            estimates.append(pd.DataFrame({
+                "fold": fold.name, "query_id": np.repeat(test.query_ids, len(models)),
+                "model": np.tile(models, len(test)), "r_hat": est[0].ravel(),
+                "c_hat": est[1].ravel()}))
+        if (tasks := router.predicted_tasks(test)) is not None:
+            recognised |= recognition(test, tasks)
+        fold_summaries[fold.name] = {"train_queries": len(train), "val_queries": len(val),
+                                     "test_queries": len(test), **fitted}
+        log.info("%s %s fold %s: %s", name, protocol, fold.name, fitted or "no training")
+    table = pd.concat(predictions, ignore_index=True)
+    write_csv(out / "predictions.csv", table, PREDICTION_COLUMNS)
+    if estimates:
+        est_table = pd.concat(estimates, ignore_index=True)
+        write_csv(out / "estimates.csv", est_table, ESTIMATE_COLUMNS)
+    summary = {"router": name, "protocol": protocol, "models": models,
+               "task_types": len(emb.task_ids), "folds": fold_summaries,
+               "seconds": round(time.monotonic() - start, 2),
+               "task_prior": "generated (synthetic) / " + str(cfg.routing.task_prior),
+               "task_recognition": recognised, "settings": len(settings)}
     write_json(out / "summary.json", summary)
-    log.info("%s: %d epochs in %.1f s, best val/loss %.4f", protocol, summary["epochs"],
-             train_s, summary["best_val_loss"])
+    log.info("%s %s: %d folds in %.1f s", name, protocol, len(fold_summaries),
+             summary["seconds"])
     return summary
-
-
-@torch.no_grad()
-def predict(module: TRouterModule, labels: pd.DataFrame, models: list[str],
-            emb: Embeddings) -> pd.DataFrame:
-    """Per benchmark query (val and test) and model: predicted performance and normalised cost,
-    and the task type q(t|q) ranks first."""
-    module.eval()
-    rows = labels[(labels["dataset"] != SYNTHETIC) & labels["split"].isin(["val", "test"])]
-    rows = rows.drop_duplicates("query_id")
-    ids = list(rows["query_id"])
-    out = module(torch.as_tensor(emb.of(ids)))
-    top = np.asarray(emb.task_ids)[out["q_t"].argmax(-1).numpy()]
-    frames = []
-    for j, m in enumerate(models):
-        frames.append(pd.DataFrame({"query_id": ids, "dataset": rows["dataset"].to_numpy(),
-                                    "split": rows["split"].to_numpy(), "model": m,
-                                    "r_hat": out["r_hat"][:, j].numpy(),
-                                    "c_hat": out["c_hat"][:, j].numpy(), "task": top}))
-    return pd.concat(frames, ignore_index=True)
