@@ -35,13 +35,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--protocol", default="cold_start")
+    parser.add_argument("--router", default="trouter")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
-    folder = args.run_dir / "train_router" / args.protocol
-    summary = json.loads((folder / "summary.json").read_text())
+    folder = args.run_dir / "train_router" / args.router / args.protocol
+    summary = json.loads((folder / "summary.json").read_text())["folds"]["all"]
     with np.load(args.run_dir / "embed_queries" / "task_types.npz") as z:
         tasks = z["vectors"]
     module = TRouterModule.load_from_checkpoint(summary["checkpoint"], task_embeddings=tasks)

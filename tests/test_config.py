@@ -129,9 +129,10 @@ def test_local_prices_grow_with_size():
 
 def test_router_defaults():
     cfg = compose_with("experiment=demo")
-    assert cfg.router.hidden == 256 and cfg.router.logger == "wandb"
-    assert cfg.router.task_prior == "nearest" and cfg.router.labeller.key == cfg.judge.key
-    assert compose_with("router.logger=none").router.logger == "none"
+    assert cfg.router.hidden == 256 and cfg.routing.logger == "wandb"
+    assert cfg.routing.task_prior == "nearest" and cfg.routing.labeller.key == cfg.judge.key
+    assert compose_with("routing.logger=none").routing.logger == "none"
+    assert list(cfg.routing.routers) == ["trouter", "adaptive_llm"]
 
 
 def test_the_authors_trouter():
@@ -142,7 +143,7 @@ def test_the_authors_trouter():
     assert rc.branch_to_embedding and rc.head_sigmoid and rc.match_dropout == 0.1
     assert rc.task_weight == 1.0
     from trouter.route.net import TRouterNet
-    from trouter.stages.train_router import net_settings
+    from trouter.routers.trouter import net_settings
 
     net = TRouterNet(384, 6, **net_settings(rc, 384))
     assert sum(p.numel() for p in net.parameters()) == 2_632_717  # "about 2.6M"

@@ -114,8 +114,8 @@ def test_long_questions_are_read_whole_in_query_mode():
                           "question": ["What is 2 + 2?", long_q, "Who wrote Hamlet?"],
                           "text": ["What is 2 + 2?", long_q, f"Who wrote Hamlet?\n\n{passage}"]})
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        query = compose("config", overrides=["router.embed=query"])
-        prompt = compose("config", overrides=["router.embed=prompt"])
+        query = compose("config", overrides=["routing.embed=query"])
+        prompt = compose("config", overrides=["routing.embed=prompt"])
     vecs, report = embed_texts(query, texts)
     assert report["a"] == {"queries": 2, "text_truncated": 0.0, "questions_in_windows": 0.5,
                            "question_truncated": 0.0}

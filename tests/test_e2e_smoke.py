@@ -145,33 +145,33 @@ def test_summary_has_every_model_and_the_oracle(run_dir):
 def test_report_has_every_expected_row(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
-    assert list(utility.columns) == ["setting", "method",
+    assert list(utility.columns) == ["protocol", "method",
                                      *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
     methods = ["oracle", "random", "adaptive_llm", "trouter", *MODELS]
     want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
-    assert set(zip(utility["setting"], utility["method"], strict=True)) == want
+    assert set(zip(utility["protocol"], utility["method"], strict=True)) == want
     assert len(utility) == len(want)
-    numbers = utility.set_index(["setting", "method"])[sums]
+    numbers = utility.set_index(["protocol", "method"])[sums]
     for setting in ("cold_start", "in_domain"):
         rows = numbers.loc[setting]
         assert (rows <= rows.loc["oracle"] + 1e-9).all().all()
     per_bench = pd.read_csv(run_dir / "report/utility_per_benchmark.csv")
     assert set(per_bench["dataset"]) == set(DATASETS[1:])
-    assert (run_dir / "report/cost_performance.png").stat().st_size > 10_000
+    assert (run_dir / "report/cost_quality.png").stat().st_size > 10_000
     table = (run_dir / "report/table.md").read_text()
-    assert "**Cold-start" in table and "**Task recognition**" in table
+    assert "**Cold-start" in table and "**Task recognition**" in table and "**AIQ**" in table
     embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
     assert embed["embed"] == "query" and sorted(embed["truncation"]) == sorted(DATASETS)
     assert all(c["question_truncated"] == 0 for c in embed["truncation"].values())
     for protocol in ("cold_start", "in_domain"):
-        folder = run_dir / "train_router" / protocol
+        folder = run_dir / "train_router" / "trouter" / protocol
         summary = json.loads((folder / "summary.json").read_text())
-        assert summary["models"] == MODELS and summary["epochs"] >= 1
+        assert summary["models"] == MODELS and summary["folds"]["all"]["epochs"] >= 1
         recognition = summary["task_recognition"]
         assert sorted(recognition) == sorted(DATASETS[1:])
-        assert all(0 <= v["test"]["top1"] <= 1 for v in recognition.values())
-        assert (folder / "best.ckpt").is_file() and (folder / "metrics.csv").is_file()
-        assert list((folder / "wandb").glob("offline-run-*"))  # wandb, offline by default
+        assert all(0 <= v["top1"] <= 1 for v in recognition.values())
+        assert (folder / "all/best.ckpt").is_file() and (folder / "all/metrics.csv").is_file()
+        assert list((folder / "all/wandb").glob("offline-run-*"))  # wandb, offline by default
 
 
 def test_rerun_makes_no_llm_calls(run_dir):

@@ -10,9 +10,16 @@ import torch
 
 from trouter.errors import TrouterError
 from trouter.route.lit import RoutingDataModule, RoutingSet, TRouterModule
-from trouter.route.methods import all_choices
+from trouter.route.methods import chosen_model, outcomes, reference_choices
 from trouter.route.net import TRouterNet, masked_mse, trouter_loss
-from trouter.route.utility import SETTINGS, adaptive_index, route_by_utility, utility
+from trouter.route.utility import (
+    SETTINGS,
+    adaptive_index,
+    route_by_utility,
+    sweep_settings,
+    utility,
+)
+from trouter.routers.base import one_hot
 
 
 def test_shapes_and_gradients():
@@ -92,31 +99,30 @@ def test_adaptive_llm_rule(n, want):
 
 def tables(seed=0, n=40, m=3):
     rng = np.random.default_rng(seed)
-    models = [f"m{j}" for j in range(m)]
-    idx = [f"q{i}" for i in range(n)]
-    r = pd.DataFrame(rng.integers(0, 2, (n, m)).astype(float), index=idx, columns=models)
-    cost = pd.DataFrame(rng.random((n, m)) * np.arange(1, m + 1), index=idx, columns=models)
-    c_norm = cost / cost.to_numpy().max()
-    datasets = pd.Series(["a", "b"] * (n // 2), index=idx)
-    preds = {"noisy": (r + rng.normal(0, 0.3, r.shape), c_norm + rng.normal(0, 0.1, r.shape))}
-    return r, cost, c_norm, datasets, preds
+    r = rng.integers(0, 2, (n, m)).astype(float)
+    cost = rng.random((n, m)) * np.arange(1, m + 1)
+    c_norm = cost / cost.max()
+    noisy = (r + rng.normal(0, 0.3, r.shape), c_norm + rng.normal(0, 0.1, r.shape))
+    return r, cost, c_norm, noisy
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_oracle_bounds_every_method_and_random_is_the_mean(seed):
-    r, cost, c_norm, datasets, preds = tables(seed)
-    chosen = all_choices(r, cost, c_norm, datasets, preds)
-    means = chosen.groupby(["utility_setting", "method"])["utility"].mean().unstack()
-    for setting in SETTINGS:
-        row = means.loc[setting]
-        assert (row <= row["oracle"] + 1e-12).all()
-        assert row["random"] == pytest.approx(row[list(r.columns)].mean())
-    per_query = chosen.pivot_table(index=["utility_setting", "query_id"], columns="method",
-                                   values="utility")
-    assert (per_query.le(per_query["oracle"], axis=0) | per_query.isna()).all().all()
-    adaptive = chosen[chosen["method"] == "adaptive_llm"].groupby("utility_setting")["model"]
-    assert adaptive.unique().map(list).to_dict() == {"cost_first": ["m0"], "balanced": ["m1"],
-                                                     "perf_first": ["m2"]}
+    r, cost, c_norm, (r_hat, c_hat) = tables(seed)
+    models = ["m0", "m1", "m2"]
+    settings = sweep_settings(21)
+    choices = reference_choices(r, c_norm, models, settings)
+    choices["noisy"] = np.stack([one_hot(route_by_utility(r_hat, c_hat, *mu), 3)
+                                 for mu in settings])
+    earned = {k: outcomes(p, r, cost, c_norm, settings) for k, p in choices.items()}
+    for k, e in earned.items():  # per query and setting, nobody beats the oracle
+        assert (e["utility"] <= earned["oracle"]["utility"] + 1e-12).all(), k
+    singles = np.stack([earned[m]["utility"] for m in models])
+    assert np.allclose(earned["random"]["utility"], singles.mean(0))
+    assert np.allclose(earned["random"]["cost"], cost.mean(1))
+    s = settings.index(SETTINGS["balanced"])
+    assert np.allclose(earned["m1"]["score"][s], r[:, 1])
+    assert list(chosen_model(choices["random"], models)[s][:2]) == ["uniform", "uniform"]
 
 
 def fit(seed):
@@ -164,3 +170,14 @@ def test_paired_bootstrap_hand_checked():
     assert big.shape == (1000, 50) and (resample_indices(50, 1000, 0) == big).all()
     with pytest.raises(TrouterError, match="evaluation.resamples=10"):
         resample_indices(50, 10, 0)
+
+
+def test_factorised_matcher_equals_the_concatenation():
+    torch.manual_seed(0)
+    net = TRouterNet(16, 3, hidden=8, branch_out=16, match_hidden=[8, 8], head_hidden=[4])
+    net.eval()
+    q, t = torch.randn(5, 16), torch.randn(4, 16)
+    out = net(q, t)
+    hq, ht = net.query_proj(q), net.task_proj(t)
+    pairs = torch.cat([hq[:, None].expand(5, 4, -1), ht[None].expand(5, 4, -1)], -1)
+    assert torch.allclose(out["logits"], net.match(pairs).squeeze(-1), atol=1e-6)

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
 from trouter.route.net import TRouterNet, trouter_loss
 
@@ -34,13 +40,18 @@ class RoutingDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
 
+    # Batches are drawn by index lists and sliced from the tensors in one step (batch_size=None
+    # with a BatchSampler), not collated from single rows: the same batches, far less overhead.
     def train_dataloader(self) -> DataLoader:
         gen = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train.tensors(), batch_size=self.batch_size, shuffle=True,
-                          generator=gen)
+        data = self.train.tensors()
+        batches = BatchSampler(RandomSampler(data, generator=gen), self.batch_size, False)
+        return DataLoader(data, sampler=batches, batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val.tensors(), batch_size=self.batch_size)
+        data = self.val.tensors()
+        return DataLoader(data, sampler=BatchSampler(SequentialSampler(data), self.batch_size,
+                                                     False), batch_size=None)
 
 
 class TRouterModule(pl.LightningModule):
@@ -53,27 +64,42 @@ class TRouterModule(pl.LightningModule):
         self.save_hyperparameters(ignore=["task_embeddings"])
         self.register_buffer("tasks", torch.as_tensor(task_embeddings, dtype=torch.float32))
         self.net = TRouterNet(self.tasks.shape[1], n_models, **net)
+        self._sums: dict[str, dict] = {}
 
     def forward(self, queries: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.net(queries, self.tasks)
 
     def _step(self, batch, stage: str) -> torch.Tensor:
+        """Loss of one batch; its metrics are summed here and logged once per epoch (a
+        self.log per step costs more than the step itself on small networks)."""
         queries, prior, r, c, r_mask, c_mask = batch
         out = self(queries)
         losses = trouter_loss(out, prior, r, c, r_mask, c_mask, self.hparams.task_weight)
-        for name, value in losses.items():
-            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", on_epoch=True,
-                     on_step=False, batch_size=len(queries))
         agree = (out["q_t"].argmax(-1) == prior.argmax(-1)).float().mean()
-        self.log(f"{stage}/task_acc", agree, on_epoch=True, on_step=False,
-                 batch_size=len(queries))
+        sums = self._sums.setdefault(stage, {"n": 0})
+        n = len(queries)
+        for name, value in {**losses, "task_acc": agree}.items():
+            sums[name] = sums.get(name, 0.0) + value.detach() * n
+        sums["n"] += n
         return losses["loss"]
+
+    def _log_epoch(self, stage: str) -> None:
+        sums = self._sums.pop(stage, None)
+        if sums:
+            n = sums.pop("n")
+            self.log_dict({f"{stage}/{k}": v / n for k, v in sums.items()})
 
     def training_step(self, batch, batch_idx):
         return self._step(batch, "train")
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, "val")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,

@@ -55,10 +55,12 @@ def embed_texts(cfg: DictConfig, texts: pd.DataFrame) -> tuple[np.ndarray, dict]
     the vectors and, per dataset, the shares of texts the encoder cuts, of questions read in
     windows, and of questions cut."""
     path = cfg.dedup.model_path
-    vecs = question_encoder(cfg)(list(texts["text"]))
     cut = question_cut(texts, path)
     # a query starts with its question, so a cut question is one longer than the window
     windowed = cut if cfg.routing.embed == "query" else np.zeros(len(texts), dtype=bool)
+    plain = question_encoder(cfg)(list(texts["text"][~windowed]))
+    vecs = np.zeros((len(texts), plain.shape[1]), dtype=np.float32)
+    vecs[~windowed] = plain
     if windowed.any():
         vecs[windowed] = encode_in_windows(list(texts["question"][windowed]), path)
     flags = texts.assign(text_cut=truncated(list(texts["text"]), path) & ~windowed,

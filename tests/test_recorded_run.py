@@ -1,0 +1,91 @@
+"""The recorded experiment through Snakemake: import -> embed -> assign -> train -> evaluate ->
+report, on a per-task sample of LLMRouter's outcomes (no LLM server involved)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.data_paths import data_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+OVERRIDES = ["recorded.limit_per_task={train:30,test:6}", "routing.threads=1",
+             "++router.max_epochs=8", "evaluation.resamples=1000"]
+
+
+def snakemake(results: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline",
+           "TROUTER_DATA_DIR": str(data_dir())}
+    overrides = "[" + ",".join(f'"{o}"' for o in OVERRIDES) + "]"
+    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
+           "--config", "experiment=llmrouter", f"results_dir={results}",
+           f"overrides={overrides}", *extra]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    proc = snakemake(results)
+    out = results / "llmrouter"
+    if proc.returncode != 0:
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in out.rglob("*log*"))
+        pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
+    return out
+
+
+def test_no_synthesis_or_labeling(run_dir):
+    assert not (run_dir / "expand_taxonomy").exists() and not (run_dir / "data").exists()
+    imported = json.loads((run_dir / "labels/import.json").read_text())
+    assert imported["dropped"]["overlap_train_test"] == 119  # counted before sampling
+    pool = json.loads((run_dir / "labels/pool.json").read_text())
+    assert len(pool["models"]) == 9 and pool["ordered_by"].startswith("price")
+    assert pool["cost_basis"].startswith("ESTIMATED")
+    prices = [sum(pool["prices"][m].values()) for m in pool["models"]]
+    assert prices == sorted(prices)
+    embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
+    assert embed["taxonomy"].endswith("conf/taxonomies/llmrouter.csv")
+    assert embed["task_types"] == 14 and embed["collisions"]["queries"] == 0
+
+
+def test_every_router_and_protocol_is_reported(run_dir):
+    utility = pd.read_csv(run_dir / "report/utility.csv")
+    pool = json.loads((run_dir / "labels/pool.json").read_text())
+    methods = {"oracle", "random", "trouter", "adaptive_llm", *pool["models"]}
+    for protocol in ("in_domain", "leave_one_task_out"):
+        rows = utility[utility["protocol"] == protocol].set_index("method")
+        assert set(rows.index) == methods
+        assert (rows["utility_sum"] <= rows.loc["oracle", "utility_sum"] + 1e-9).all()
+    # oracle and single models do not depend on the protocol
+    refs = utility[utility["method"].isin(["oracle", *pool["models"]])]
+    assert refs.groupby("method")["utility_sum"].nunique().max() == 1
+    loto = json.loads((run_dir / "train_router/trouter/leave_one_task_out/summary.json")
+                      .read_text())
+    tested = {f: v["test_queries"] for f, v in loto["folds"].items()}
+    assert len(tested) == 10 and set(tested.values()) == {6}  # 10 tasks have test queries
+    assert all(v["train_queries"] < 14 * 27 for v in loto["folds"].values())
+    points = pd.read_csv(run_dir / "evaluate/points.csv")
+    assert len(points) == 2 * len(methods) * 21
+    aiq = pd.read_csv(run_dir / "report/aiq.csv")
+    assert aiq["aiq"].between(0, 1).all() and len(aiq) == 2 * len(methods)
+    table = (run_dir / "report/table.md").read_text()
+    assert "**Leave one task out" in table and "ESTIMATED" in table
+    assert (run_dir / "report/cost_quality.png").stat().st_size > 10_000
+
+
+def test_bad_recorded_data_exits_non_zero_and_names_the_place(tmp_path):
+    bad = tmp_path / "logs.csv"
+    bad.write_text("query_id,task,query,model,score,cost\n"
+                   "1,math,What is 2+2?,a,1.0,0.1\n1,math,What is 2+2?,b,1.5,0.2\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
+    proc = subprocess.run([sys.executable, "-m", "trouter.cli.import_routing", "recorded=long",
+                           f"recorded.path={bad}", f"paths.results_dir={tmp_path}/results"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "logs.csv" in proc.stderr and "row 2" in proc.stderr and "score" in proc.stderr
+    assert not list((tmp_path / "results").rglob("labels*"))  # nothing that looks complete

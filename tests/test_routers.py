@@ -1,0 +1,167 @@
+"""The router registry and its configs, the choice contract, the sweep and AIQ."""
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from tests.test_config import CONF
+from trouter.errors import ConfigError
+from trouter.route.aiq import aiq, upper_hull
+from trouter.route.utility import SETTINGS, sweep_settings
+from trouter.routers import REGISTRY, RouterContext, RoutingTable, make_router, router_class
+
+ROUTER_CONFS = sorted(p.stem for p in (CONF / "router").glob("*.yaml"))
+
+
+def tiny_table(rng, n, tasks=("tA", "tB")):
+    """Queries near one of two task centres; model 1 is needed on tB only."""
+    centres = np.eye(2, 8)
+    which = rng.integers(0, 2, n)
+    emb = centres[which] + rng.normal(0, 0.05, (n, 8))
+    score = np.stack([which == 0, np.ones(n, bool)], 1).astype(float)
+    cost = np.tile([1e-6, 5e-6], (n, 1))
+    return RoutingTable(query_ids=[f"q{i}" for i in range(n)], datasets=np.array(["d"] * n),
+                        embeddings=emb.astype(np.float32), score=score, cost=cost,
+                        cost_norm=np.tile([0.0, 1.0], (n, 1)),
+                        tasks=np.array([tasks[w] for w in which], dtype=object))
+
+
+def test_registry_keys_are_the_config_stems():
+    assert sorted(REGISTRY) == ROUTER_CONFS
+
+
+@pytest.mark.parametrize("name", ROUTER_CONFS)
+def test_every_router_config_trains_on_a_tiny_table(name, tmp_path):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        rc = compose("config", overrides=[f"router={name}"]).router
+    assert rc.name == name and router_class(name)  # stem = registry key = method name
+    rng = np.random.default_rng(0)
+    train, val, test = tiny_table(rng, 48), tiny_table(rng, 16), tiny_table(rng, 20)
+    ctx = RouterContext(models=["small", "big"], task_ids=["tA", "tB"],
+                        task_embeddings=np.eye(2, 8, dtype=np.float32), seed=0, threads=1,
+                        out_dir=tmp_path, run_name=f"t-{name}-in_domain-all")
+    router = make_router(rc, ctx)
+    assert isinstance(router.fit(train, val), dict)
+    settings = sweep_settings(11)
+    p = router.choose(test, settings)
+    assert p.shape == (11, 20, 2) and np.allclose(p.sum(-1), 1.0) and (p >= 0).all()
+
+
+def test_adaptive_llm_follows_the_price_order(tmp_path):
+    ctx = RouterContext(models=["a", "b", "c"], task_ids=[], task_embeddings=np.zeros((0, 8)),
+                        seed=0, threads=1, out_dir=tmp_path, run_name="t")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        rc = compose("config", overrides=["router=adaptive_llm"]).router
+    table = tiny_table(np.random.default_rng(0), 5)
+    p = make_router(rc, ctx).choose(table, list(SETTINGS.values()))
+    assert [int(x) for x in p.argmax(-1)[:, 0]] == [0, 1, 2]
+
+
+def test_unknown_router_suggests_a_name():
+    with pytest.raises(ConfigError, match="did you mean 'trouter'"):
+        router_class("trouterr")
+
+
+def test_sweep_holds_the_named_settings():
+    grid = sweep_settings(21)
+    assert len(grid) == 21 and grid[0] == (0.0, 1.0) and grid[-1] == (1.0, 0.0)
+    assert all(mu in grid for mu in SETTINGS.values())
+    with pytest.raises(ConfigError, match="sweep_points=10"):
+        sweep_settings(10)
+
+
+def test_aiq_by_hand():
+    pts = np.array([[0.0, 0.2], [0.5, 0.3], [0.25, 0.4], [1.0, 0.6], [0.8, 0.7]])
+    # hull (0, .2) -> (.25, .4) -> (.8, .7), then flat to 1: (0.5 * 0.25 * (0.2 + 0.4)) +
+    # (0.5 * 0.55 * (0.4 + 0.7)) + 0.2 * 0.7 = 0.075 + 0.3025 + 0.14
+    assert upper_hull(pts).tolist() == [[0.0, 0.2], [0.25, 0.4], [0.8, 0.7]]
+    assert aiq(pts, 1.0) == pytest.approx(0.5175)
+    # costs in other units: only the ratio to max_cost counts
+    assert aiq(pts * [4.0, 1.0], 4.0) == pytest.approx(0.5175)
+    # one model alone at half the largest cost: nothing below it, flat above it
+    assert aiq(np.array([[0.5, 0.8]]), 1.0) == pytest.approx(0.4)
+    # a point below the chord is ignored; equal costs keep the best quality
+    assert aiq(np.array([[0.0, 0.0], [0.5, 0.1], [1.0, 1.0], [1.0, 0.2]]), 1.0) == \
+        pytest.approx(0.5)
+
+
+def label_rows(spec):
+    """Label rows from (query, dataset, split) with two models."""
+    import pandas as pd
+
+    rows = []
+    for q, d, s in spec:
+        for j, m in enumerate(["a", "b"]):
+            rows.append({"query_id": q, "dataset": d, "split": s, "model": m, "score": 1.0,
+                         "cost": 1.0 + j, "cost_norm": float(j)})
+    return pd.DataFrame(rows)
+
+
+def test_protocol_folds():
+    from trouter.errors import DataError
+    from trouter.route.protocols import folds
+
+    labels = label_rows([(f"{d}{s}{i}", d, s) for d in ("x", "y", "z")
+                         for s in ("train", "val", "test") for i in range(2)])
+    (fold,) = folds(labels, "in_domain")
+    assert fold.train["query_id"].nunique() == 6 and fold.test["query_id"].nunique() == 6
+    loto = folds(labels, "leave_one_task_out")
+    assert [f.name for f in loto] == ["x", "y", "z"]
+    for f in loto:
+        assert set(f.test["dataset"]) == {f.name} and f.name not in set(f.train["dataset"])
+        assert f.name not in set(f.val["dataset"])
+    with pytest.raises(DataError, match="cold_start trains on synthetic data"):
+        folds(labels, "cold_start")
+    with pytest.raises(ConfigError, match="protocol 'warm'"):
+        folds(labels, "warm")
+
+
+def test_recorded_pool_without_prices_orders_by_mean_training_cost():
+    from trouter.route.pool import recorded_pool
+
+    train = label_rows([("q1", "x", "train"), ("q2", "x", "train")])
+    train.loc[train["model"] == "a", "cost"] = 5.0  # a is dearer than b here
+    pool = recorded_pool(["a", "b"], None, train, "USD", "recorded")
+    assert pool["models"] == ["b", "a"] and pool["ordered_by"] == "mean training cost"
+    priced = recorded_pool(["a", "b"], {"a": {"input_per_1m": 1, "output_per_1m": 1},
+                                        "b": {"input_per_1m": 2, "output_per_1m": 2}},
+                           train, "USD", "recorded")
+    assert priced["models"] == ["a", "b"] and priced["ordered_by"].startswith("price")
+
+
+def test_evaluate_refuses_predictions_that_miss_queries(tmp_path):
+    import pandas as pd
+
+    from trouter.errors import DataError
+    from trouter.io import write_csv
+    from trouter.stages.evaluate import router_choices
+    from trouter.stages.train_router import PREDICTION_COLUMNS
+
+    settings = sweep_settings(11)
+    rows = [{"fold": "all", "query_id": "q1", "dataset": "x", "mu_r": mu_r, "mu_c": mu_c,
+             "model": "a", "p": 1.0} for mu_r, mu_c in settings]
+    path = tmp_path / "predictions.csv"
+    write_csv(path, pd.DataFrame(rows), PREDICTION_COLUMNS)
+    p = router_choices(path, ["q1"], ["a", "b"], settings)
+    assert p.shape == (11, 1, 2) and (p[:, 0, 0] == 1).all()
+    with pytest.raises(DataError, match="not exactly once"):
+        router_choices(path, ["q1", "q2"], ["a", "b"], settings)
+    with pytest.raises(DataError, match="not in this evaluation"):
+        router_choices(path, ["q2"], ["a", "b"], settings)
+
+
+def test_coinciding_embeddings_are_reported():
+    import pandas as pd
+
+    from trouter.stages.embed_queries import collisions
+
+    texts = pd.DataFrame({"dataset": ["m", "m", "m", "g"],
+                          "text": ["shots... Q1", "shots... Q2", "other", "same"]},
+                         index=["a", "b", "c", "d"])
+    vecs = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    found = collisions(texts, vecs)
+    assert found["queries"] == 2 and found["groups"] == 1 and found["per_dataset"] == {"m": 2}
+    assert found["examples"] == [["a", "b"]]
+    # the same text twice is one query asked twice, not a collision
+    same = collisions(texts.assign(text=["t", "t", "other", "same"]), vecs)
+    assert same["queries"] == 0
