@@ -137,8 +137,9 @@ def test_the_authors_architecture_trains(tmp_path):
     assign_tasks.run(config(tmp_path))
     s = train_router.run(config(tmp_path, "routing.protocol=cold_start", router="trouter_paper"))
     # branches 16->256->16, matcher 32->256->256->1, 2 x 2 heads 16->256->256->1 (16-dim here)
-    assert s["folds"]["all"]["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + (32 * 256 + 256) + \
-        (256 * 256 + 256) + 257 + 4 * (16 * 256 + 256 + 256 * 256 + 256 + 257)
+    assert s["folds"]["all"]["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + \
+        (32 * 256 + 256) + (256 * 256 + 256) + 257 + \
+        4 * (16 * 256 + 256 + 256 * 256 + 256 + 257)
     pred = pd.read_csv(run / "train_router/trouter_paper/cold_start/estimates.csv")
     assert pred["r_hat"].between(0, 1).all() and pred["c_hat"].between(0, 1).all()  # sigmoid
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
-from trouter.embed import encode_in_windows, truncated
 
+from trouter.embed import encode_in_windows, truncated
 from trouter.errors import ConfigError, DataError
 from trouter.io import atomic_path, read_jsonl, write_json
 from trouter.route.data import queries_of, read_labels
