@@ -87,7 +87,7 @@ def label_outputs():
 
 
 def labeling_outputs():
-    return [run_path("labels", "summary.csv")]
+    return [run_path("labels", f) for f in ("summary.csv", "pool.json")]
 
 
 def labels_table():
@@ -116,4 +116,8 @@ def router_summaries():
 
 
 def report_outputs():
-    return [run_path("report", "utility.csv"), run_path("report", "table.md")]
+    """Every file of the report, so that a run folder from an older version is brought up to
+    date (a missing file makes its job run again)."""
+    files = ["utility.csv", "utility_per_benchmark.csv", "aiq.csv", "task_recognition.csv",
+             "table.md", "cost_quality.png"]
+    return [run_path("report", f) for f in files]

@@ -22,7 +22,8 @@ from trouter.stages.common import log, stage_dir
 from trouter.stages.label_candidates import label_dir
 
 
-def read_labels(cfg: DictConfig, dataset: str, model: str, expected: set[str]) -> pd.DataFrame:
+def read_candidate_labels(cfg: DictConfig, dataset: str, model: str,
+                          expected: set[str]) -> pd.DataFrame:
     path = label_dir(cfg, dataset, model) / "labels.csv"
     df = read_label_table(path, LABEL_COLUMNS)
     got = set(df["query_id"])
@@ -37,7 +38,7 @@ def run(cfg: DictConfig) -> dict:
     frames = []
     for dataset in datasets:
         ids = {q["query_id"] for q in read_jsonl(stage_dir(cfg, "data") / f"{dataset}.jsonl")}
-        frames += [read_labels(cfg, dataset, m, ids) for m in cfg.pool.candidates]
+        frames += [read_candidate_labels(cfg, dataset, m, ids) for m in cfg.pool.candidates]
     labels = pd.concat(frames, ignore_index=True)
     currencies = sorted(set(labels["currency"]))
     if len(currencies) > 1:

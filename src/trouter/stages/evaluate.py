@@ -17,8 +17,8 @@ from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, real_test
 from trouter.route.stats import intervals, p_better, resample_indices
 from trouter.route.utility import SETTINGS, sweep_settings
+from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.stages.common import log, stage_dir
-from trouter.stages.train_router import PREDICTION_COLUMNS
 
 SUMS = [*SETTINGS, "utility_sum"]
 UTILITY_COLUMNS = ["protocol", "method", *[f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]]

@@ -22,9 +22,9 @@ from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, folds
 from trouter.route.utility import sweep_settings
 from trouter.routers import RouterContext, RoutingTable, make_router
+from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.stages.common import log, stage_dir
 
-PREDICTION_COLUMNS = ["fold", "query_id", "dataset", "mu_r", "mu_c", "model", "p"]
 ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
 
 
