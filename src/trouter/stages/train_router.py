@@ -106,7 +106,8 @@ def run(cfg: DictConfig) -> dict:
     summary = {"router": name, "protocol": protocol, "models": models,
                "task_types": len(emb.task_ids), "folds": fold_summaries,
                "seconds": round(time.monotonic() - start, 2),
-               "task_prior": "generated (synthetic) / " + str(cfg.routing.task_prior),
+               "task_prior": "generated" if protocol == "cold_start"
+               else f"assign_tasks ({cfg.routing.task_prior})",
                "task_recognition": recognised, "settings": len(settings)}
     write_json(out / "summary.json", summary)
     log.info("%s %s: %d folds in %.1f s", name, protocol, len(fold_summaries),
