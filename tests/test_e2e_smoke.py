@@ -1,9 +1,7 @@
 """End to end: the smoke experiment through Snakemake on real local llama.cpp servers."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from tests.workflow_run import run_or_fail, snakemake
 from trouter.embed import encode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,24 +19,9 @@ TARGET = 3
 pytestmark = pytest.mark.e2e
 
 
-def snakemake(results_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}
-    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
-           "--config", "experiment=smoke",
-           f"results_dir={results_dir}", *extra]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    results = tmp_path_factory.mktemp("results")
-    proc = snakemake(results)
-    out = results / "smoke"
-    if proc.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-3000:]}" for p in out.rglob("log.txt"))
-        pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
-    return out
+    return run_or_fail("smoke", tmp_path_factory.mktemp("results"))
 
 
 def test_taxonomy_shape(run_dir):
@@ -175,7 +159,7 @@ def test_report_has_every_expected_row(run_dir):
 
 
 def test_rerun_makes_no_llm_calls(run_dir):
-    proc = snakemake(run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa",
+    proc = snakemake("smoke", run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa",
                      "label_candidates")
     assert proc.returncode == 0, proc.stderr[-3000:]
     summaries = [run_dir / s / "summary.json" for s in ("expand_taxonomy", "generate_qa")]

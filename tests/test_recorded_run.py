@@ -5,38 +5,23 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.data_paths import data_dir
+from tests.workflow_run import ROOT, run_or_fail
 
-ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = ["recorded.limit_per_task={train:30,test:6}", "routing.threads=1",
              "++router.max_epochs=8", "evaluation.resamples=1000"]
 
 
-def snakemake(results: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-           "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline",
-           "TROUTER_DATA_DIR": str(data_dir())}
-    overrides = "[" + ",".join(f'"{o}"' for o in OVERRIDES) + "]"
-    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
-           "--config", "experiment=llmrouter", f"results_dir={results}",
-           f"overrides={overrides}", *extra]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    results = tmp_path_factory.mktemp("results")
-    proc = snakemake(results)
-    out = results / "llmrouter"
-    if proc.returncode != 0:
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in out.rglob("*log*"))
-        pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
-    return out
+    overrides = "[" + ",".join(f'"{o}"' for o in OVERRIDES) + "]"
+    return run_or_fail("llmrouter", tmp_path_factory.mktemp("results"),
+                       f"overrides={overrides}", env={"TROUTER_DATA_DIR": str(data_dir())},
+                       timeout=900)
 
 
 def test_no_synthesis_or_labeling(run_dir):
