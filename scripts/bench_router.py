@@ -42,10 +42,11 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     folder = args.run_dir / "train_router" / args.router / args.protocol
-    summary = json.loads((folder / "summary.json").read_text())["folds"]["all"]
+    summary = json.loads((folder / "summary.json").read_text())
+    fold = summary["folds"]["all"]
     with np.load(args.run_dir / "embed_queries" / "task_types.npz") as z:
         tasks = z["vectors"]
-    module = TRouterModule.load_from_checkpoint(summary["checkpoint"], task_embeddings=tasks)
+    module = TRouterModule.load_from_checkpoint(fold["checkpoint"], task_embeddings=tasks)
     module.eval()
     queries = queries_of(read_labels(args.run_dir / "labels" / "labels.csv"))
     prompts = list(queries["prompt"])[:64]
@@ -73,7 +74,7 @@ def main() -> None:
             f"route a batch of {n}, embedding given (ms/query)":
                 per_query_ms(route_batch, n, args.repeats),
             "embed + route one query (ms)": per_query_ms(embed_and_route_one, n, args.repeats)}
-    print(f"{args.run_dir} {args.protocol}: {len(tasks)} task types, "
+    print(f"{args.run_dir} {args.router} {args.protocol}: {len(tasks)} task types, "
           f"{len(summary['models'])} models, {n} queries, {args.threads} threads")
     for name, value in rows.items():
         print(f"{name:55s} {value:8.3f}")
