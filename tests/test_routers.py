@@ -165,3 +165,23 @@ def test_coinciding_embeddings_are_reported():
     # the same text twice is one query asked twice, not a collision
     same = collisions(texts.assign(text=["t", "t", "other", "same"]), vecs)
     assert same["queries"] == 0
+
+
+def test_knn_picks_k_on_validation_and_finds_the_needed_model(tmp_path):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        rc = compose("config", overrides=["router=knn", "router.k=[1,3,500]"]).router
+    rng = np.random.default_rng(1)
+    train, val, test = tiny_table(rng, 60), tiny_table(rng, 20), tiny_table(rng, 30)
+    train.score[0, 0] = np.nan  # an unscored label is left out of the means
+    ctx = RouterContext(models=["small", "big"], task_ids=[], task_embeddings=np.zeros((0, 8)),
+                        seed=0, threads=1, out_dir=tmp_path, run_name="t")
+    router = make_router(rc, ctx)
+    fitted = router.fit(train, val)
+    # k = 60 (500 capped) averages both task types and is worst on validation
+    assert fitted["k"] in (1, 3) and set(fitted["val_mse_by_k"]) == {"1", "3", "60"}
+    assert fitted["val_mse_by_k"]["60"] > fitted["val_mse_by_k"][str(fitted["k"])]
+    r_hat, c_hat = router.estimate(test)
+    assert np.allclose(c_hat, [0.0, 1.0]) and not np.isnan(r_hat).any()
+    # performance-first: the small model where it scores (task A), the big one where only it does
+    picks = router.choose(test, [SETTINGS["perf_first"]])[0].argmax(-1)
+    assert (picks == (test.tasks == "tB")).all()

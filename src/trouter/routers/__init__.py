@@ -15,6 +15,7 @@ REGISTRY = {
     "trouter": "trouter.routers.trouter:TRouter",
     "trouter_paper": "trouter.routers.trouter:TRouter",
     "adaptive_llm": "trouter.routers.adaptive:AdaptiveLLM",
+    "knn": "trouter.routers.knn:KNN",
 }
 
 __all__ = ["REGISTRY", "Router", "RouterContext", "RoutingTable", "make_router", "router_class"]
