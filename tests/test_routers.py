@@ -13,8 +13,12 @@ from trouter.routers import REGISTRY, RouterContext, RoutingTable, make_router, 
 ROUTER_CONFS = sorted(p.stem for p in (CONF / "router").glob("*.yaml"))
 
 
+TEXTS = ("What is {} plus {}?", "Write a short poem about the number {} and the colour {}.")
+
+
 def tiny_table(rng, n, tasks=("tA", "tB")):
-    """Queries near one of two task centres; model 1 is needed on tB only."""
+    """Queries near one of two task centres (texts: sums for tA, poems for tB); model 1 is needed
+    on tB only."""
     centres = np.eye(2, 8)
     which = rng.integers(0, 2, n)
     emb = centres[which] + rng.normal(0, 0.05, (n, 8))
@@ -23,7 +27,8 @@ def tiny_table(rng, n, tasks=("tA", "tB")):
     return RoutingTable(query_ids=[f"q{i}" for i in range(n)], datasets=np.array(["d"] * n),
                         embeddings=emb.astype(np.float32), score=score, cost=cost,
                         cost_norm=np.tile([0.0, 1.0], (n, 1)),
-                        tasks=np.array([tasks[w] for w in which], dtype=object))
+                        tasks=np.array([tasks[w] for w in which], dtype=object),
+                        texts=[TEXTS[w].format(i, 2 * i + 1) for i, w in enumerate(which)])
 
 
 def test_registry_keys_are_the_config_stems():

@@ -49,7 +49,8 @@ def make_run(root, rng):
                                           "currency": "USD-nominal", "cost_basis": "made up"})
     ids = sorted(vecs)
     save_npz(run / "embed_queries/queries.npz", ids=np.array(ids),
-             vectors=np.stack([vecs[q] for q in ids]).astype(np.float32))
+             vectors=np.stack([vecs[q] for q in ids]).astype(np.float32),
+             texts=np.array([f"question {q}" for q in ids]))
     tasks = np.stack([centers["nA"], centers["nB"]])
     tasks /= np.linalg.norm(tasks, axis=1, keepdims=True)
     save_npz(run / "embed_queries/task_types.npz", ids=np.array(["nA", "nB"]),

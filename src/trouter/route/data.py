@@ -40,19 +40,31 @@ def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Embeddings:
-    """embed_queries' outputs: query vectors by id and the task types' vectors."""
+    """embed_queries' outputs: query vectors (and the texts embedded) by id and the task types'
+    vectors."""
 
     def __init__(self, folder: Path):
         ids, self.queries = load_npz(Path(folder) / "queries.npz")
+        with np.load(Path(folder) / "queries.npz") as z:
+            if "texts" not in z:
+                raise DataError(f"{folder}/queries.npz has no texts (written by an older "
+                                "version): rerun embed_queries")
+            self.texts = [str(t) for t in z["texts"]]
         self.row = {q: i for i, q in enumerate(ids)}
         task_ids, self.tasks = load_npz(Path(folder) / "task_types.npz")
         self.task_ids = [str(t) for t in task_ids]
 
-    def of(self, query_ids) -> np.ndarray:
+    def rows(self, query_ids) -> list[int]:
         missing = [q for q in query_ids if q not in self.row]
         if missing:
             raise DataError(f"no embedding for {len(missing)} queries, e.g. {missing[:3]}")
-        return self.queries[[self.row[q] for q in query_ids]]
+        return [self.row[q] for q in query_ids]
+
+    def of(self, query_ids) -> np.ndarray:
+        return self.queries[self.rows(query_ids)]
+
+    def texts_of(self, query_ids) -> list[str]:
+        return [self.texts[i] for i in self.rows(query_ids)]
 
 
 def routing_table(rows: pd.DataFrame, models: list[str], emb: Embeddings,
@@ -66,4 +78,5 @@ def routing_table(rows: pd.DataFrame, models: list[str], emb: Embeddings,
         query_ids=ids, datasets=datasets.loc[ids].to_numpy(str), embeddings=emb.of(ids),
         score=r.to_numpy(float), cost=wide(rows, models, "cost").loc[ids].to_numpy(float),
         cost_norm=wide(rows, models, "cost_norm").loc[ids].to_numpy(float),
-        tasks=np.array([task_of.get(q, "") for q in ids], dtype=object))
+        tasks=np.array([task_of.get(q, "") for q in ids], dtype=object),
+        texts=emb.texts_of(ids))

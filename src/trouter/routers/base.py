@@ -4,7 +4,8 @@ randomises)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ class RoutingTable:
     cost: np.ndarray  # [N, M] cost in the pool's currency
     cost_norm: np.ndarray  # [N, M] cost min-max normalised on the training split
     tasks: np.ndarray  # [N] task type (node id) of each query; "" where it has none
+    texts: list[str] = field(default_factory=list)  # [N] the texts embed_queries embedded
 
     def __len__(self) -> int:
         return len(self.query_ids)
@@ -47,6 +49,9 @@ class RouterContext:
     run_name: str  # for loggers: <experiment>-<router>-<protocol>-<fold>
     logger: str = "none"  # routing.logger: wandb or none
     wandb_project: str = "trouter"
+    pool: dict = field(default_factory=dict)  # labels/pool.json: prices, descriptions, ...
+    # roles -> an open LLMSession context (stages.common.open_session), for routers that ask LLMs
+    open_llm: Callable | None = None
 
 
 def one_hot(picks: np.ndarray, n_models: int) -> np.ndarray:

@@ -95,7 +95,8 @@ def run(cfg: DictConfig) -> dict:
     q_vecs, cut = embed_texts(cfg, texts)
     same = collisions(texts, q_vecs)
     t_vecs = question_encoder(cfg)([t["text"] for t in tasks])
-    save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs)
+    save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs,
+             texts=np.array(texts["text"], dtype=str))
     save_npz(out / "task_types.npz", ids=np.array([t["node_id"] for t in tasks], dtype=str),
              texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs)
     summary = {"queries": len(queries), "task_types": len(tasks), "dim": int(q_vecs.shape[1]),
