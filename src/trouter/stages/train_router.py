@@ -9,6 +9,7 @@ routers that estimate; summary.json."""
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from trouter.route.protocols import check_protocol, folds
 from trouter.route.utility import sweep_settings
 from trouter.routers import RouterContext, RoutingTable, make_router
 from trouter.routers.base import PREDICTION_COLUMNS
-from trouter.stages.common import log, stage_dir
+from trouter.stages.common import log, open_session, stage_dir
 
 ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
 
@@ -67,7 +68,8 @@ def run(cfg: DictConfig) -> dict:
     protocol, name = str(cfg.routing.protocol), str(cfg.router.name)
     check_protocol(protocol)
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
-    models = read_pool(stage_dir(cfg, "labels") / "pool.json")["models"]
+    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
+    models = pool["models"]
     emb = Embeddings(stage_dir(cfg, "embed_queries"))
     task_of = task_assignments(cfg, labels)
     settings = sweep_settings(int(cfg.evaluation.sweep_points))
@@ -83,7 +85,8 @@ def run(cfg: DictConfig) -> dict:
                             out_dir=out / fold.name,
                             run_name="-".join([str(cfg.name), name, protocol, fold.name]),
                             logger=str(cfg.routing.logger),
-                            wandb_project=str(cfg.routing.wandb_project))
+                            wandb_project=str(cfg.routing.wandb_project), pool=pool,
+                            open_llm=partial(open_session, cfg, out_dir=out / fold.name))
         router = make_router(cfg.router, ctx)
         fitted = router.fit(train, val)
         predictions.append(prediction_rows(fold.name, test, models, settings,
