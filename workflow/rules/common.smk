@@ -4,6 +4,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
+from trouter.route.protocols import routed_methods, star_name
+
 
 def experiment_conf_exists(name):
     return Path("conf", "experiment", f"{name}.yaml").is_file()
@@ -47,13 +49,14 @@ RECORDED = HCFG.recorded is not None
 CANDIDATES = [] if RECORDED else list(HCFG.pool.candidates)
 DATASETS = [] if RECORDED else ["synthetic", *HCFG.data.benchmarks]
 ROUTERS = list(HCFG.routing.routers)
+STAR = list(HCFG.routing.star)
 PROTOCOLS = list(HCFG.routing.protocols)
 for _key in CANDIDATES:
     if not Path("conf", "model", f"{_key}.yaml").is_file():
         raise ValueError(f"pool.candidates: {_key!r} has no model card conf/model/{_key}.yaml")
-for _key in ROUTERS:
+for _key in ROUTERS + STAR:
     if not Path("conf", "router", f"{_key}.yaml").is_file():
-        raise ValueError(f"routing.routers: {_key!r} has no config conf/router/{_key}.yaml")
+        raise ValueError(f"routing.routers/star: {_key!r} has no config conf/router/{_key}.yaml")
 for _key in PROTOCOLS:
     if _key not in ("cold_start", "in_domain", "leave_one_task_out"):
         raise ValueError(f"routing.protocols: unknown protocol {_key!r}")
@@ -107,12 +110,27 @@ def taxonomy_nodes():
     return HCFG.routing.taxonomy or run_path("expand_taxonomy", "nodes.csv")
 
 
+def router_jobs():
+    """(method, protocol) of every train_router job: each router under each protocol, and the
+    star variants under cold_start."""
+    return [(m, p) for p in PROTOCOLS for m in routed_methods(HCFG.routing, p)]
+
+
+def router_args(wildcards):
+    """The train_router overrides of a method: its router config, and variant star for a star
+    variant."""
+    for r in STAR:
+        if wildcards.router == star_name(r):
+            return f"router={r} routing.variant=star"
+    return f"router={wildcards.router}"
+
+
 def router_predictions():
-    return [run_path("train_router", r, p, "predictions.csv") for r in ROUTERS for p in PROTOCOLS]
+    return [run_path("train_router", m, p, "predictions.csv") for m, p in router_jobs()]
 
 
 def router_summaries():
-    return [run_path("train_router", r, p, "summary.json") for r in ROUTERS for p in PROTOCOLS]
+    return [run_path("train_router", m, p, "summary.json") for m, p in router_jobs()]
 
 
 def report_outputs():

@@ -54,12 +54,15 @@ rule train_router:
         run_path("train_router", "{router}", "{protocol}", "log.txt"),
     params:
         overrides=hydra_overrides(),
+        router=router_args,
     threads: 2
+    resources:
+        llm_server=lambda wildcards: int(wildcards.router == "prompt_llm"),
     conda:
         "../../environment.yml"
     shell:
         "python -m trouter.cli.train_router {params.overrides}"
-        " router={wildcards.router} routing.protocol={wildcards.protocol} > {log} 2>&1"
+        " {params.router} routing.protocol={wildcards.protocol} > {log} 2>&1"
 
 
 rule evaluate:

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trouter.errors import DataError
+from trouter.errors import ConfigError, DataError
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.label.tables import read_label_table
 from trouter.routers.base import RoutingTable
+from trouter.synth.taxonomy import LEVELS
 
 
 def read_labels(path) -> pd.DataFrame:
@@ -44,15 +45,34 @@ class Embeddings:
     vectors."""
 
     def __init__(self, folder: Path):
-        ids, self.queries = load_npz(Path(folder) / "queries.npz")
-        with np.load(Path(folder) / "queries.npz") as z:
+        self.folder = Path(folder)
+        with np.load(self.folder / "queries.npz") as z:
             if "texts" not in z:
                 raise DataError(f"{folder}/queries.npz has no texts (written by an older "
                                 "version): rerun embed_queries")
-            self.texts = [str(t) for t in z["texts"]]
+            ids, self.queries, self.texts = z["ids"], z["vectors"], [str(t) for t in z["texts"]]
         self.row = {q: i for i, q in enumerate(ids)}
-        task_ids, self.tasks = load_npz(Path(folder) / "task_types.npz")
+        task_ids, self.tasks = load_npz(self.folder / "task_types.npz")
         self.task_ids = [str(t) for t in task_ids]
+        self.level = LEVELS[-1]
+        self.task_of_node = {t: t for t in self.task_ids}
+
+    def coarsen(self, level: str) -> None:
+        """Task types cut to the domain or subcategory level: each difficulty node stands for its
+        ancestor at that level, whose profile embedding replaces the task types'."""
+        if level not in LEVELS:
+            raise ConfigError(f"router.task_level={level!r}: expected one of {LEVELS}")
+        if level == self.level:
+            return
+        with np.load(self.folder / "task_types.npz") as z:
+            if "coarse_ids" not in z:
+                raise DataError(f"{self.folder}/task_types.npz has no coarser task types (written "
+                                "by an older version): rerun embed_queries")
+            keep = z["coarse_levels"] == level
+            ids, vectors = [str(t) for t in z["coarse_ids"][keep]], z["coarse_vectors"][keep]
+            column = z["ancestors"][:, LEVELS.index(level)]
+        self.task_of_node = dict(zip(self.task_ids, map(str, column), strict=True))
+        self.task_ids, self.tasks, self.level = ids, vectors, level
 
     def rows(self, query_ids) -> list[int]:
         missing = [q for q in query_ids if q not in self.row]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
@@ -15,7 +16,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from trouter.route.net import TRouterNet, trouter_loss
+from trouter.route.net import TRouterNet, masked_mse, mlp, trouter_loss
 
 
 @dataclass
@@ -54,31 +55,19 @@ class RoutingDataModule(pl.LightningDataModule):
                                                      False), batch_size=None)
 
 
-class TRouterModule(pl.LightningModule):
-    """Frozen task-type embeddings as a buffer; AdamW on the network's weights."""
+class RoutingModule(pl.LightningModule):
+    """A router network trained with AdamW; subclasses give the losses of a batch. Metrics are
+    summed per batch and logged once per epoch (a self.log per step costs more than the step
+    itself on small networks)."""
 
-    def __init__(self, task_embeddings: np.ndarray, n_models: int, lr: float = 1e-3,
-                 weight_decay: float = 1e-2, task_weight: float = 1.0, **net: object):
-        """`net`: TRouterNet's settings (hidden, temperature, dropout, branch_out, ...)."""
-        super().__init__()
-        self.save_hyperparameters(ignore=["task_embeddings"])
-        self.register_buffer("tasks", torch.as_tensor(task_embeddings, dtype=torch.float32))
-        self.net = TRouterNet(self.tasks.shape[1], n_models, **net)
-        self._sums: dict[str, dict] = {}
-
-    def forward(self, queries: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.net(queries, self.tasks)
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
 
     def _step(self, batch, stage: str) -> torch.Tensor:
-        """Loss of one batch; its metrics are summed here and logged once per epoch (a
-        self.log per step costs more than the step itself on small networks)."""
-        queries, prior, r, c, r_mask, c_mask = batch
-        out = self(queries)
-        losses = trouter_loss(out, prior, r, c, r_mask, c_mask, self.hparams.task_weight)
-        agree = (out["q_t"].argmax(-1) == prior.argmax(-1)).float().mean()
+        losses = self.losses(batch)
         sums = self._sums.setdefault(stage, {"n": 0})
-        n = len(queries)
-        for name, value in {**losses, "task_acc": agree}.items():
+        n = len(batch[0])
+        for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + value.detach() * n
         sums["n"] += n
         return losses["loss"]
@@ -104,3 +93,48 @@ class TRouterModule(pl.LightningModule):
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,
                                  weight_decay=self.hparams.weight_decay)
+
+
+class TRouterModule(RoutingModule):
+    """Frozen task-type embeddings as a buffer; AdamW on the network's weights."""
+
+    def __init__(self, task_embeddings: np.ndarray, n_models: int, lr: float = 1e-3,
+                 weight_decay: float = 1e-2, task_weight: float = 1.0, **net: object):
+        """`net`: TRouterNet's settings (hidden, temperature, dropout, branch_out, ...)."""
+        super().__init__()
+        self.save_hyperparameters(ignore=["task_embeddings"])
+        self.register_buffer("tasks", torch.as_tensor(task_embeddings, dtype=torch.float32))
+        self.net = TRouterNet(self.tasks.shape[1], n_models, **net)
+        self._sums: dict[str, dict] = {}
+
+    def forward(self, queries: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.net(queries, self.tasks)
+
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        queries, prior, r, c, r_mask, c_mask = batch
+        out = self(queries)
+        losses = trouter_loss(out, prior, r, c, r_mask, c_mask, self.hparams.task_weight)
+        agree = (out["q_t"].argmax(-1) == prior.argmax(-1)).float().mean()
+        return {**losses, "task_acc": agree}
+
+
+class MetricModule(RoutingModule):
+    """MetricRouter: per metric an MLP from the frozen query embedding to one output per model."""
+
+    def __init__(self, emb_dim: int, n_models: int, hidden: int = 256, dropout: float = 0.1,
+                 lr: float = 1e-3, weight_decay: float = 1e-2):
+        super().__init__()
+        self.save_hyperparameters()
+        self.perf, self.cost = (nn.Sequential(*mlp([emb_dim, hidden, n_models], dropout))
+                                for _ in range(2))
+        self._sums: dict[str, dict] = {}
+
+    def forward(self, queries: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"r_hat": self.perf(queries), "c_hat": self.cost(queries)}
+
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        queries, _, r, c, r_mask, c_mask = batch
+        out = self(queries)
+        mse = torch.cat([masked_mse(out["r_hat"], r, r_mask),
+                         masked_mse(out["c_hat"], c, c_mask)]).mean()
+        return {"loss": mse, "mse": mse}

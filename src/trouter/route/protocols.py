@@ -3,7 +3,10 @@
 cold_start: the synthetic train/val splits; test on every real test query.
 in_domain: the real train/val splits; test on every real test query.
 leave_one_task_out: per real dataset d, train/val on the other datasets' train/val rows and test
-on d's test rows; the folds' test queries together are every real test query."""
+on d's test rows; the folds' test queries together are every real test query.
+
+A router's star variant (RouterDC*, MetricRouter*, ...; the paper's cold-start baselines trained on
+real data from other benchmarks) is trained under cold_start on the folds of leave_one_task_out."""
 
 from __future__ import annotations
 
@@ -25,6 +28,17 @@ class Fold:
     test: pd.DataFrame
 
 
+def star_name(router: str) -> str:
+    return f"{router}_star"
+
+
+def routed_methods(routing, protocol: str) -> list[str]:
+    """The routers a protocol compares (routing.routers; under cold_start also the star variants
+    of routing.star), as the method names of every table."""
+    star = [star_name(r) for r in routing.star] if protocol == "cold_start" else []
+    return [*map(str, routing.routers), *star]
+
+
 def check_protocol(protocol: str) -> None:
     if protocol not in PROTOCOLS:
         raise ConfigError(f"protocol {protocol!r}: expected one of {PROTOCOLS}")
@@ -37,8 +51,12 @@ def real_test(labels: pd.DataFrame) -> pd.DataFrame:
     return test
 
 
-def folds(labels: pd.DataFrame, protocol: str) -> list[Fold]:
+def folds(labels: pd.DataFrame, protocol: str, star: bool = False) -> list[Fold]:
     check_protocol(protocol)
+    if star:
+        if protocol != "cold_start":
+            raise ConfigError(f"a star variant is a cold_start baseline, not one of {protocol}")
+        protocol = "leave_one_task_out"
     synthetic = labels["dataset"] == SYNTHETIC
     test = real_test(labels)
     if protocol == "cold_start":

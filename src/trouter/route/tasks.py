@@ -32,18 +32,22 @@ def load_nodes(path) -> list[dict]:
     return nodes
 
 
-def task_types(nodes: list[dict]) -> list[dict]:
-    """Every difficulty node with its profile text: its own description and its parents'."""
+def task_types(nodes: list[dict], level: str = LEVELS[-1]) -> list[dict]:
+    """Every node of a level (by default the difficulty nodes, the task types) with its profile
+    text: its own description and its parents'; for difficulty nodes also their ancestors' ids
+    (`ancestors`, in LEVELS order)."""
     by_id = {n["id"]: n for n in nodes}
     out = []
     for node in nodes:
-        if node["level"] != LEVELS[-1]:
+        if node["level"] != level:
             continue
+        chain = chain_of(node, by_id)
         text = "\n".join(f"{n['level'].capitalize()}: {n['name']}. {n['definition']} "
-                         f"Example: {n['example']}" for n in chain_of(node, by_id))
-        out.append({"node_id": node["id"], "text": text})
+                         f"Example: {n['example']}" for n in chain)
+        out.append({"node_id": node["id"], "text": text,
+                    "ancestors": [n["id"] for n in chain[:-1]]})
     if not out:
-        raise DataError("the taxonomy has no difficulty-level task types")
+        raise DataError(f"the taxonomy has no {level}-level nodes")
     return out
 
 

@@ -14,8 +14,12 @@ from trouter.routers.base import Router, RouterContext, RoutingTable
 REGISTRY = {
     "trouter": "trouter.routers.trouter:TRouter",
     "trouter_paper": "trouter.routers.trouter:TRouter",
+    "trouter_no_task_loss": "trouter.routers.trouter:TRouter",
+    "trouter_subcategory": "trouter.routers.trouter:TRouter",
+    "trouter_domain": "trouter.routers.trouter:TRouter",
     "adaptive_llm": "trouter.routers.adaptive:AdaptiveLLM",
     "knn": "trouter.routers.knn:KNN",
+    "metric_router": "trouter.routers.metric_router:MetricRouter",
 }
 
 __all__ = ["REGISTRY", "Router", "RouterContext", "RoutingTable", "make_router", "router_class"]

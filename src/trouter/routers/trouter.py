@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import time
-
-import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from omegaconf import DictConfig
 
 from trouter.errors import ConfigError, DataError
 from trouter.route.lit import RoutingDataModule, RoutingSet, TRouterModule
 from trouter.route.tasks import one_hot_prior
 from trouter.routers.base import Router, RoutingTable
-
-LOGGERS = ("wandb", "none")
+from trouter.routers.training import seed
+from trouter.routers.training import train as train_module
 
 
 def net_settings(rc: DictConfig, emb_dim: int) -> dict:
@@ -46,47 +40,22 @@ class TRouter(Router):
         prior = one_hot_prior(list(table.tasks), self.ctx.task_ids)
         return RoutingSet(table.embeddings, prior, table.score, table.cost_norm)
 
-    def loggers(self):
-        kind = self.ctx.logger
-        if kind not in LOGGERS:
-            raise ConfigError(f"routing.logger={kind!r}: expected one of {LOGGERS}")
-        out = [CSVLogger(save_dir=str(self.ctx.out_dir), name="", version="")]
-        if kind == "wandb":
-            offline = os.environ.get("WANDB_MODE", "offline") != "online"
-            out.append(WandbLogger(project=self.ctx.wandb_project, save_dir=str(self.ctx.out_dir),
-                                   name=self.ctx.run_name, offline=offline,
-                                   tags=self.ctx.run_name.split("-")))
-        return out
-
     def fit(self, train: RoutingTable, val: RoutingTable) -> dict:
         rc, ctx = self.rc, self.ctx
         if not ctx.task_ids:
             raise DataError(f"{rc.name}: needs task types (a taxonomy), the run has none")
-        pl.seed_everything(int(ctx.seed), workers=True, verbose=False)
-        torch.set_num_threads(int(ctx.threads))
+        seed(ctx)
         module = TRouterModule(ctx.task_embeddings, len(ctx.models), lr=float(rc.lr),
                                weight_decay=float(rc.weight_decay),
                                task_weight=float(rc.task_weight),
                                **net_settings(rc, ctx.task_embeddings.shape[1]))
         data = RoutingDataModule(self.routing_set(train), self.routing_set(val),
                                  batch_size=int(rc.batch_size), seed=int(ctx.seed))
-        ckpt = ModelCheckpoint(dirpath=str(ctx.out_dir), filename="best", monitor="val/loss",
-                               mode="min", save_top_k=1, enable_version_counter=False)
-        stop = EarlyStopping(monitor="val/loss", mode="min", patience=int(rc.patience))
-        trainer = pl.Trainer(max_epochs=int(rc.max_epochs), callbacks=[ckpt, stop],
-                             logger=self.loggers(), accelerator="cpu", deterministic=True,
-                             enable_progress_bar=False, enable_model_summary=False,
-                             log_every_n_steps=1)
-        start = time.monotonic()
-        trainer.fit(module, datamodule=data)
-        seconds = time.monotonic() - start
-        self.module = TRouterModule.load_from_checkpoint(ckpt.best_model_path,
+        best, info = train_module(module, data, rc, ctx)
+        self.module = TRouterModule.load_from_checkpoint(best,
                                                          task_embeddings=ctx.task_embeddings)
         self.module.eval()
-        return {"epochs": trainer.current_epoch, "best_val_loss": float(ckpt.best_model_score),
-                "train_s": round(seconds, 2),
-                "parameters": sum(p.numel() for p in module.parameters()),
-                "checkpoint": str(ckpt.best_model_path)}
+        return info
 
     @torch.no_grad()
     def _forward(self, table: RoutingTable) -> dict[str, torch.Tensor]:

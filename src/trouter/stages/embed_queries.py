@@ -1,4 +1,5 @@
-"""Rule embed_queries: frozen all-MiniLM-L6-v2 embeddings of every query and task type, once."""
+"""Rule embed_queries: frozen all-MiniLM-L6-v2 embeddings of every query and task type, once;
+the domain and subcategory nodes too (coarse_*), for TRouter with coarser task types."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from trouter.io import atomic_path, read_jsonl, write_json
 from trouter.route.data import queries_of, read_labels
 from trouter.route.tasks import load_nodes, task_types
 from trouter.stages.common import log, query_files, question_encoder, stage_dir, taxonomy_path
+from trouter.synth.taxonomy import LEVELS
 
 EMBED = {"query": "the query: question, then its passage or options, no instruction template",
          "prompt": "the prompt each candidate received"}
@@ -90,15 +92,22 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError(f"routing.embed={cfg.routing.embed!r}: expected one of {sorted(EMBED)}")
     queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
     texts = query_texts(cfg, queries)
-    tasks = task_types(load_nodes(taxonomy_path(cfg)))
+    nodes = load_nodes(taxonomy_path(cfg))
+    tasks = task_types(nodes)
     out = stage_dir(cfg, "embed_queries")
     q_vecs, cut = embed_texts(cfg, texts)
     same = collisions(texts, q_vecs)
-    t_vecs = question_encoder(cfg)([t["text"] for t in tasks])
+    coarse = [(level, t) for level in LEVELS[:-1] for t in task_types(nodes, level)]
+    t_vecs = question_encoder(cfg)([t["text"] for t in tasks] + [t["text"] for _, t in coarse])
+    t_vecs, c_vecs = t_vecs[:len(tasks)], t_vecs[len(tasks):]
     save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs,
              texts=np.array(texts["text"], dtype=str))
     save_npz(out / "task_types.npz", ids=np.array([t["node_id"] for t in tasks], dtype=str),
-             texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs)
+             texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs,
+             ancestors=np.array([t["ancestors"] for t in tasks], dtype=str).reshape(len(tasks), -1),
+             coarse_ids=np.array([t["node_id"] for _, t in coarse], dtype=str),
+             coarse_levels=np.array([level for level, _ in coarse], dtype=str),
+             coarse_vectors=c_vecs.reshape(len(coarse), -1))
     summary = {"queries": len(queries), "task_types": len(tasks), "dim": int(q_vecs.shape[1]),
                "embed": cfg.routing.embed, "text": EMBED[cfg.routing.embed], "truncation": cut,
                "taxonomy": str(taxonomy_path(cfg)), "collisions": same}

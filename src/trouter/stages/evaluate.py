@@ -14,7 +14,7 @@ from trouter.route.aiq import aiq
 from trouter.route.data import read_labels, wide
 from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, reference_choices
 from trouter.route.pool import read_pool
-from trouter.route.protocols import check_protocol, real_test
+from trouter.route.protocols import check_protocol, real_test, routed_methods
 from trouter.route.stats import intervals, p_better, resample_indices
 from trouter.route.utility import SETTINGS, sweep_settings
 from trouter.routers.base import PREDICTION_COLUMNS
@@ -82,8 +82,9 @@ def utility_table(chosen: pd.DataFrame, by: list[str], ev: DictConfig) -> pd.Dat
                                                   *UTILITY_COLUMNS[2:]]]
 
 
-def routers_against_references(chosen: pd.DataFrame, routers: list[str], models: list[str],
-                               ev: DictConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str]],
+                               models: list[str], ev: DictConfig
+                               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per protocol and router: the Utility Sum's paired difference from the best single model
     and from Adaptive LLM with a one-sided p-value, and the share of the best-single -> oracle gap
     the router closes under each setting."""
@@ -93,7 +94,7 @@ def routers_against_references(chosen: pd.DataFrame, routers: list[str], models:
         sums = tables["utility_sum"]
         idx = resample_indices(len(sums), int(ev.resamples), int(ev.seed))
         best = sums[models].mean().idxmax()
-        for router in routers:
+        for router in routers[protocol]:
             for other in (best, "adaptive_llm"):
                 if other == router or other not in sums:
                     continue
@@ -128,7 +129,8 @@ def aiq_table(points: pd.DataFrame) -> pd.DataFrame:
 def run(cfg: DictConfig) -> dict:
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
     pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
-    models, routers = pool["models"], [str(r) for r in cfg.routing.routers]
+    models = pool["models"]
+    routers = {p: routed_methods(cfg.routing, p) for p in cfg.routing.protocols}
     settings = sweep_settings(int(cfg.evaluation.sweep_points))
     test = real_test(labels)
     r = wide(test, models, "score")
@@ -141,7 +143,7 @@ def run(cfg: DictConfig) -> dict:
     for protocol in cfg.routing.protocols:
         check_protocol(protocol)
         methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
-        for router in routers:
+        for router in routers[protocol]:
             path = stage_dir(cfg, "train_router") / router / protocol / "predictions.csv"
             methods[router] = router_choices(path, ids, models, settings)
         for method, p in methods.items():

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
 from trouter.route.pool import read_pool
+from trouter.route.protocols import routed_methods
 from trouter.route.report import (
     aiq_markdown,
     comparison_markdown,
@@ -32,8 +33,8 @@ RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1"]
 def recognition_table(cfg: DictConfig) -> pd.DataFrame:
     """Task-recognition quality of every router that recognises task types, per protocol."""
     rows = []
-    for router in cfg.routing.routers:
-        for protocol in cfg.routing.protocols:
+    for protocol in cfg.routing.protocols:
+        for router in routed_methods(cfg.routing, protocol):
             path = stage_dir(cfg, "train_router") / str(router) / str(protocol) / "summary.json"
             for dataset, v in sorted(read_json(path)["task_recognition"].items()):
                 rows.append({"method": router, "protocol": protocol, "dataset": dataset, **v})

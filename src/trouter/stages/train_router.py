@@ -16,14 +16,15 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.data import SYNTHETIC
-from trouter.errors import DataError
+from trouter.errors import ConfigError, DataError
 from trouter.io import read_csv, write_csv, write_json
 from trouter.route.data import Embeddings, read_labels, routing_table
 from trouter.route.pool import read_pool
-from trouter.route.protocols import check_protocol, folds
+from trouter.route.protocols import check_protocol, folds, star_name
 from trouter.route.utility import sweep_settings
-from trouter.routers import RouterContext, RoutingTable, make_router
+from trouter.routers import RouterContext, RoutingTable
 from trouter.routers.base import PREDICTION_COLUMNS
+from trouter.routers.selection import fit_selected
 from trouter.stages.common import log, open_session, stage_dir
 
 ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
@@ -64,20 +65,33 @@ def recognition(table: RoutingTable, predicted: np.ndarray) -> dict:
             for d, df in agree.groupby("dataset")}
 
 
+def variant_is_star(cfg: DictConfig) -> bool:
+    """routing.variant (set by the rule): null, or star for a router listed in routing.star."""
+    variant = cfg.routing.get("variant")
+    if variant not in (None, "star"):
+        raise ConfigError(f"routing.variant={variant!r}: expected null or 'star'")
+    if variant and cfg.router.name not in cfg.routing.star:
+        raise ConfigError(f"router {cfg.router.name!r} has no star variant: routing.star="
+                          f"{list(cfg.routing.star)}")
+    return variant == "star"
+
+
 def run(cfg: DictConfig) -> dict:
-    protocol, name = str(cfg.routing.protocol), str(cfg.router.name)
+    protocol, star = str(cfg.routing.protocol), variant_is_star(cfg)
+    name = star_name(str(cfg.router.name)) if star else str(cfg.router.name)
     check_protocol(protocol)
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
     pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
     models = pool["models"]
     emb = Embeddings(stage_dir(cfg, "embed_queries"))
-    task_of = task_assignments(cfg, labels)
+    emb.coarsen(str(cfg.router.get("task_level") or "difficulty"))
+    task_of = {q: emb.task_of_node.get(t, t) for q, t in task_assignments(cfg, labels).items()}
     settings = sweep_settings(int(cfg.evaluation.sweep_points))
     out = stage_dir(cfg, "train_router") / name / protocol
     predictions, estimates, fold_summaries = [], [], {}
     recognised = {}
     start = time.monotonic()
-    for fold in folds(labels, protocol):
+    for fold in folds(labels, protocol, star):
         train, val, test = (routing_table(rows, models, emb, task_of)
                             for rows in (fold.train, fold.val, fold.test))
         ctx = RouterContext(models=models, task_ids=emb.task_ids, task_embeddings=emb.tasks,
@@ -87,8 +101,7 @@ def run(cfg: DictConfig) -> dict:
                             logger=str(cfg.routing.logger),
                             wandb_project=str(cfg.routing.wandb_project), pool=pool,
                             open_llm=partial(open_session, cfg, out_dir=out / fold.name))
-        router = make_router(cfg.router, ctx)
-        fitted = router.fit(train, val)
+        router, fitted = fit_selected(cfg.router, ctx, train, val)
         predictions.append(prediction_rows(fold.name, test, models, settings,
                                            router.choose(test, settings)))
         if (est := router.estimate(test)) is not None:
@@ -107,9 +120,11 @@ def run(cfg: DictConfig) -> dict:
         est_table = pd.concat(estimates, ignore_index=True)
         write_csv(out / "estimates.csv", est_table, ESTIMATE_COLUMNS)
     summary = {"router": name, "protocol": protocol, "models": models,
-               "task_types": len(emb.task_ids), "folds": fold_summaries,
+               "task_types": len(emb.task_ids), "task_level": emb.level,
+               "trained_on": "leave_one_task_out folds (star variant)" if star else protocol,
+               "folds": fold_summaries,
                "seconds": round(time.monotonic() - start, 2),
-               "task_prior": "generated" if protocol == "cold_start"
+               "task_prior": "generated" if protocol == "cold_start" and not star
                else f"assign_tasks ({cfg.routing.task_prior})",
                "task_recognition": recognised, "settings": len(settings)}
     write_json(out / "summary.json", summary)
