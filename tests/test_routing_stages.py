@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 
 from tests.test_config import CONF
 from trouter.errors import TrouterError
-from trouter.io import write_csv
+from trouter.io import read_json, write_csv
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.route.pool import write_pool
 from trouter.stages import assign_tasks, evaluate, report, train_router
@@ -18,7 +18,7 @@ NODES = [("nD", "", "domain"), ("nS", "nD", "subcategory"), ("nA", "nS", "diffic
          ("nB", "nS", "difficulty")]
 
 
-def make_run(root, rng):
+def make_run(root, rng, benchmarks=("gsm8k",)):
     """Synthetic queries of two task types: the big model is needed on nB only; benchmark
     queries look like one or the other."""
     run = root / "smoke"
@@ -27,8 +27,9 @@ def make_run(root, rng):
          for i, p, lv in NODES]), ["id", "parent_id", "level", "name", "definition", "example"])
     centers = {"nA": rng.normal(size=16), "nB": rng.normal(size=16)}
     rows, vecs = [], {}
-    specs = [("synthetic", "train", 20), ("synthetic", "val", 6), ("gsm8k", "train", 10),
-             ("gsm8k", "val", 4), ("gsm8k", "test", 12)]
+    specs = [("synthetic", "train", 20), ("synthetic", "val", 6),
+             *[(b, split, n) for b in benchmarks for split, n in
+               (("train", 10), ("val", 4), ("test", 12))]]
     for dataset, split, n in specs:
         for i in range(n):
             node = "nA" if i % 2 else "nB"
@@ -53,8 +54,13 @@ def make_run(root, rng):
              texts=np.array([f"question {q}" for q in ids]))
     tasks = np.stack([centers["nA"], centers["nB"]])
     tasks /= np.linalg.norm(tasks, axis=1, keepdims=True)
+    coarse = tasks.mean(0, keepdims=True)
+    coarse /= np.linalg.norm(coarse)
     save_npz(run / "embed_queries/task_types.npz", ids=np.array(["nA", "nB"]),
-             texts=np.array(["a", "b"]), vectors=tasks.astype(np.float32))
+             texts=np.array(["a", "b"]), vectors=tasks.astype(np.float32),
+             ancestors=np.array([["nD", "nS"], ["nD", "nS"]]),
+             coarse_ids=np.array(["nD", "nS"]), coarse_levels=np.array(["domain", "subcategory"]),
+             coarse_vectors=np.concatenate([coarse, coarse]).astype(np.float32))
     return run
 
 
@@ -131,6 +137,57 @@ def test_routing_stages(tmp_path):
     assert "| cold_start | trouter | smollm2-135m-local | – | – | 1.00 | 1.00 |" in table
     recognition = pd.read_csv(run / "report/task_recognition.csv")
     assert set(recognition["method"]) == {"trouter"} and len(recognition) == 2
+
+
+def test_star_variants_ablations_and_the_paper_table(tmp_path):
+    run = make_run(tmp_path, np.random.default_rng(0), benchmarks=("gsm8k", "squad"))
+    routing = ["routing.routers=[trouter,adaptive_llm,metric_router,trouter_domain]",
+               "routing.star=[metric_router]", "routing.protocols=[cold_start]"]
+    assign_tasks.run(config(tmp_path, *routing))
+    for router in ("trouter", "adaptive_llm", "metric_router", "trouter_domain"):
+        train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
+                                router=router))
+    star = train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
+                                   "routing.variant=star", router="metric_router"))
+    # metric_router_star: per benchmark, trained on the other benchmark's real data only
+    assert star["router"] == "metric_router_star" and star["trained_on"].startswith("leave_one")
+    assert sorted(star["folds"]) == ["gsm8k", "squad"]
+    assert all(f["train_queries"] == 10 and f["test_queries"] == 12
+               for f in star["folds"].values())
+    assert star["folds"]["gsm8k"]["selection"]["chosen_on"] == "validation loss"
+    domain = read_json(run / "train_router/trouter_domain/cold_start/summary.json")
+    assert domain["task_level"] == "domain" and domain["task_types"] == 1
+    with pytest.raises(TrouterError, match="no star variant"):
+        train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
+                                "routing.variant=star", router="trouter"))
+    evaluate.run(config(tmp_path, *routing))
+    shares = pd.read_csv(run / "evaluate/shares.csv")
+    assert set(shares["method"]) == {"oracle", "random", "trouter", "adaptive_llm",
+                                     "metric_router", "trouter_domain", "metric_router_star"}
+    assert np.allclose(shares.groupby(["method", "utility_setting"])["share"].sum(), 1.0)
+    report.run(config(tmp_path, *routing))
+    table = (run / "report/table.md").read_text()
+    lines = table.splitlines()
+    head = lines.index("**Cold-start (trained on synthetic data only)**")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines[head + 4: head + 11]]
+    assert rows == ["Adaptive LLM", "MetricRouter⋆", "TRouter", "MetricRouter",
+                    "TRouter, domain-level task types",
+                    f"*best single model ({MODELS[0]})*", "*oracle*"]
+    assert "**Utility Sum per benchmark**" in table and "| Method | gsm8k | squad |" in table
+    assert "| w/o quality evaluator | smoke-no-evaluator: trouter | not run: no " in table
+    assert "| w/o task-recognition loss | trouter_no_task_loss | not run: routing.routers" \
+        in table
+    assert "| w/o synthesis (Adaptive LLM) | adaptive_llm | " in table
+    # the evaluator-off run's results, once there, fill its row
+    other = tmp_path / "smoke-no-evaluator/evaluate"
+    other.mkdir(parents=True)
+    (other / "utility.csv").write_text((run / "evaluate/utility.csv").read_text())
+    report.run(config(tmp_path, *routing))
+    table = (run / "report/table.md").read_text()
+    trouter_row = next(x for x in table.splitlines() if x.startswith("| TRouter | trouter |"))
+    cells = trouter_row.split("| trouter |", 1)[1]
+    assert f"| w/o quality evaluator | smoke-no-evaluator: trouter |{cells}" in table
+    assert "**Selection share**" in table
 
 
 def test_the_authors_architecture_trains(tmp_path):

@@ -77,6 +77,7 @@ rule evaluate:
         comparisons=run_path("evaluate", "comparisons.csv"),
         gap=run_path("evaluate", "gap.csv"),
         aiq=run_path("evaluate", "aiq.csv"),
+        shares=run_path("evaluate", "shares.csv"),
     log:
         run_path("evaluate", "log.txt"),
     params:
@@ -96,6 +97,7 @@ rule report:
         comparisons=rules.evaluate.output.comparisons,
         gap=rules.evaluate.output.gap,
         aiq=rules.evaluate.output.aiq,
+        shares=rules.evaluate.output.shares,
         router_summaries=router_summaries(),
     output:
         utility=run_path("report", "utility.csv"),

@@ -20,7 +20,33 @@ def method_order(methods: list[str], models: list[str]) -> list[str]:
     return [m for m in (*REFERENCES, *models) if m in methods] + rest
 
 
-def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str) -> str:
+def routers_in_layout(methods, layout: list[str], models: list[str]) -> list[str]:
+    """The routed methods of a protocol: the layout's order, then any others by name."""
+    routed = [m for m in methods if m not in (*REFERENCES, *models)]
+    return [m for m in layout if m in routed] + sorted(m for m in routed if m not in layout)
+
+
+def interval(rows: pd.DataFrame, method: str, col: str) -> str:
+    return (f"{rows.loc[method, col]:.4f} [{rows.loc[method, f'{col}_lo']:.4f}, "
+            f"{rows.loc[method, f'{col}_hi']:.4f}]")
+
+
+def best_single(rows: pd.DataFrame, models: list[str], col: str = "utility_sum") -> str:
+    return str(rows.loc[[m for m in models if m in rows.index], col].idxmax())
+
+
+def reference_rows(rows: pd.DataFrame, models: list[str]) -> list[tuple[str, str]]:
+    """(label, method) of the reference rows: best single model by Utility Sum, oracle, random."""
+    single = best_single(rows, models)
+    return [(f"*best single model ({single})*", single), ("*oracle*", "oracle"),
+            ("*random*", "random")]
+
+
+def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, layout: dict,
+                   names: dict) -> str:
+    """The paper's table: per protocol the routers in the layout's order, then the references;
+    every cell a mean with its 95% interval; bold: the best router per column."""
+    cols = [*SETTINGS, "utility_sum"]
     head = ("| Method | Cost-first (0.2, 0.8) | Balanced (0.5, 0.5) | Performance-first (0.8, 0.2) "
             "| Utility Sum |\n|---|---:|---:|---:|---:|")
     parts = []
@@ -28,24 +54,89 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str) ->
         rows = utility[utility["protocol"] == protocol].set_index("method")
         if rows.empty:
             continue
-        best = {c: rows.drop(index=[m for m in REFERENCES if m in rows.index])[c].max()
-                for c in [*SETTINGS, "utility_sum"]}
+        routers = routers_in_layout(rows.index, list(layout.get(protocol, [])), models)
+        best = {c: rows.loc[routers, c].max() for c in cols} if routers else {}
         lines = [f"**{title}**", "", head]
-        for method in method_order(list(rows.index), models):
-            cells = []
-            for col in [*SETTINGS, "utility_sum"]:
-                v = rows.loc[method, col]
-                lo, hi = rows.loc[method, f"{col}_lo"], rows.loc[method, f"{col}_hi"]
-                text = f"{v:.4f} [{lo:.4f}, {hi:.4f}]"
-                cells.append(f"**{text}**" if method not in REFERENCES and v == best[col]
-                             else text)
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        for method in routers:
+            cells = [f"**{interval(rows, method, c)}**" if rows.loc[method, c] == best[c]
+                     else interval(rows, method, c) for c in cols]
+            lines.append(f"| {names.get(method, method)} | " + " | ".join(cells) + " |")
+        for label, method in reference_rows(rows, models):
+            lines.append(f"| {label} | " + " | ".join(interval(rows, method, c) for c in cols)
+                         + " |")
         parts.append("\n".join(lines))
     note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled test queries, with its 95% "
-            "interval from a paired bootstrap over the test queries; bold: the best "
-            "non-reference mean per column; oracle and random (expected value of a uniform "
-            f"choice) are references. Cost: {cost_basis}.")
+            "interval from a paired bootstrap over the test queries; bold: the best router per "
+            "column; the best single model (by Utility Sum), the oracle and random (expected "
+            f"value of a uniform choice) are references. ⋆: trained on the real data of the other "
+            f"benchmarks only (each benchmark tested by the model that never saw it). Cost: "
+            f"{cost_basis}.")
     return "\n\n".join(parts) + "\n\n" + note + "\n"
+
+
+def per_benchmark_markdown(per_bench: pd.DataFrame, models: list[str], layout: dict,
+                           names: dict) -> str:
+    """Utility Sum per benchmark (columns) and method, with 95% intervals."""
+    parts = ["**Utility Sum per benchmark** (mean [95% interval]; bold: the best router per "
+             "benchmark)"]
+    for protocol, title in PROTOCOL_TITLES.items():
+        part = per_bench[per_bench["protocol"] == protocol]
+        if part.empty:
+            continue
+        datasets = sorted(set(part["dataset"]))
+        tables = {d: part[part["dataset"] == d].set_index("method") for d in datasets}
+        pooled = part.groupby("method")["utility_sum"].mean().to_frame()
+        routers = routers_in_layout(pooled.index, list(layout.get(protocol, [])), models)
+        refs = [(f"*best single model ({best_single(pooled, models)})*",
+                 best_single(pooled, models)), ("*oracle*", "oracle")]
+        lines = [f"*{title}*", "", "| Method | " + " | ".join(datasets) + " |",
+                 "|---|" + "---:|" * len(datasets)]
+        top = {d: tables[d].loc[routers, "utility_sum"].max() for d in datasets} if routers else {}
+        for label, method in [(names.get(m, m), m) for m in routers] + refs:
+            cells = []
+            for d in datasets:
+                text = interval(tables[d], method, "utility_sum")
+                bold = method in routers and tables[d].loc[method, "utility_sum"] == top[d]
+                cells.append(f"**{text}**" if bold else text)
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def ablation_markdown(rows: list[dict]) -> str:
+    """Cold-start ablations: rows of {row, source, and the utility columns or `missing`}."""
+    cols = [*SETTINGS, "utility_sum"]
+    lines = ["**Ablations** (cold-start; mean utility [95% interval])", "",
+             "| Variant | Source | Cost-first | Balanced | Performance-first | Utility Sum |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.get("missing"):
+            lines.append(f"| {r['row']} | {r['source']} | not run: {r['missing']} | | | |")
+            continue
+        cells = [f"{r[c]:.4f} [{r[f'{c}_lo']:.4f}, {r[f'{c}_hi']:.4f}]" for c in cols]
+        lines.append(f"| {r['row']} | {r['source']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def shares_markdown(shares: pd.DataFrame, models: list[str], layout: dict, names: dict) -> str:
+    """Per protocol, method and named setting: the share of test queries sent to each candidate."""
+    parts = ["**Selection share** (% of the test queries each method sends to each candidate, "
+             "cheapest candidate first)"]
+    for protocol, title in PROTOCOL_TITLES.items():
+        part = shares[shares["protocol"] == protocol]
+        if part.empty:
+            continue
+        table = part.pivot_table(index=["method", "utility_setting"], columns="model",
+                                 values="share")
+        methods = routers_in_layout(set(part["method"]), list(layout.get(protocol, [])), models)
+        lines = [f"*{title}*", "", "| Method | Setting | " + " | ".join(models) + " |",
+                 "|---|---|" + "---:|" * len(models)]
+        for method in [*methods, "oracle"]:
+            for setting in SETTINGS:
+                cells = " | ".join(f"{100 * table.loc[(method, setting), m]:.0f}" for m in models)
+                lines.append(f"| {names.get(method, method)} | {setting} | {cells} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
 
 
 def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:

@@ -1,6 +1,7 @@
 """Rule evaluate: every router and reference on the real test queries, per protocol: the named
 utility settings with paired-bootstrap intervals, comparisons with the best single model and
-Adaptive LLM, the share of the best-single -> oracle gap, and the cost-quality sweep with AIQ."""
+Adaptive LLM, the share of the best-single -> oracle gap, each method's selection share per
+candidate, and the cost-quality sweep with AIQ."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ GAP_COLUMNS = ["protocol", "method", "best_single", *SUMS]
 POINT_COLUMNS = ["protocol", "method", "mu_r", "mu_c", "mean_score", "mean_cost",
                  "mean_cost_norm", "utility"]
 AIQ_COLUMNS = ["protocol", "method", "aiq", "max_cost"]
+SHARE_COLUMNS = ["protocol", "method", "utility_setting", "model", "share"]
+
+
+def share_rows(protocol: str, method: str, p: np.ndarray, models: list[str],
+               settings) -> pd.DataFrame:
+    """Per named utility setting, the share of the test queries each candidate receives (a
+    spread choice counts by its probabilities)."""
+    return pd.DataFrame([{"protocol": protocol, "method": method, "utility_setting": name,
+                          "model": model, "share": float(p[settings.index(mu), :, j].mean())}
+                         for name, mu in SETTINGS.items() for j, model in enumerate(models)],
+                        columns=SHARE_COLUMNS)
 
 
 def router_choices(path, ids: list[str], models: list[str], settings) -> np.ndarray:
@@ -139,7 +151,7 @@ def run(cfg: DictConfig) -> dict:
     ids = list(r.index)
     datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"].loc[ids]
     arrays = {k: wide(test, models, k).loc[ids].to_numpy(float) for k in ("cost", "cost_norm")}
-    named, points = [], []
+    named, points, shares = [], [], []
     for protocol in cfg.routing.protocols:
         check_protocol(protocol)
         methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
@@ -151,6 +163,8 @@ def run(cfg: DictConfig) -> dict:
                               settings)
             named.append(named_rows(protocol, method, p, earned, ids, datasets.to_numpy(),
                                     models, settings))
+            if method not in models:
+                shares.append(share_rows(protocol, method, p, models, settings))
             points.append(pd.DataFrame({
                 "protocol": protocol, "method": method, "mu_r": [mu[0] for mu in settings],
                 "mu_c": [mu[1] for mu in settings], "mean_score": earned["score"].mean(1),
@@ -169,6 +183,7 @@ def run(cfg: DictConfig) -> dict:
     write_csv(out / "aiq.csv", aiq_table(sweep), AIQ_COLUMNS)
     write_csv(out / "comparisons.csv", comparisons, COMPARISON_COLUMNS)
     write_csv(out / "gap.csv", gaps, GAP_COLUMNS)
+    write_csv(out / "shares.csv", pd.concat(shares, ignore_index=True), SHARE_COLUMNS)
     summary = {"test_queries": len(ids), "per_dataset": datasets.value_counts().to_dict(),
                "models": models, "routers": routers, "protocols": list(cfg.routing.protocols),
                "settings": {k: list(v) for k, v in SETTINGS.items()},

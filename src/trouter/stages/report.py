@@ -1,7 +1,9 @@
-"""Rule report: the results table (CSV and Markdown), per-dataset utilities, AIQ and the
-cost-quality plot."""
+"""Rule report: table.md in the paper's layout (per protocol, per benchmark, ablations,
+selection shares, comparisons, AIQ, task recognition), its CSVs and the cost-quality plot."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 from omegaconf import DictConfig
@@ -10,11 +12,14 @@ from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
 from trouter.route.pool import read_pool
 from trouter.route.protocols import routed_methods
 from trouter.route.report import (
+    ablation_markdown,
     aiq_markdown,
     comparison_markdown,
     markdown_table,
     pareto_plot,
+    per_benchmark_markdown,
     recognition_markdown,
+    shares_markdown,
 )
 from trouter.stages.common import log, stage_dir
 from trouter.stages.evaluate import (
@@ -22,6 +27,7 @@ from trouter.stages.evaluate import (
     COMPARISON_COLUMNS,
     GAP_COLUMNS,
     POINT_COLUMNS,
+    SHARE_COLUMNS,
     SUMS,
     UTILITY_COLUMNS,
 )
@@ -41,6 +47,26 @@ def recognition_table(cfg: DictConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RECOGNITION_COLUMNS)
 
 
+def ablation_rows(cfg: DictConfig, utility: pd.DataFrame) -> list[dict]:
+    """The rows of report.ablations: a cold-start method of this run or of another run."""
+    rows = []
+    for spec in cfg.report.ablations:
+        run = spec.get("run")
+        source = f"{run}: {spec.method}" if run else spec.method
+        table, missing = utility, f"routing.routers has no {spec.method}"
+        if run:
+            path = Path(cfg.paths.results_dir) / str(run) / "evaluate" / "utility.csv"
+            table = read_csv(path, UTILITY_COLUMNS) if path.is_file() else utility.iloc[:0]
+            missing = f"no {path} (make ablation-evaluator)"
+        hit = table[(table["protocol"] == "cold_start") & (table["method"] == spec.method)]
+        if hit.empty:
+            rows.append({"row": spec.row, "source": source, "missing": missing})
+        else:
+            rows.append({"row": spec.row, "source": source,
+                         **hit.iloc[0][NUMERIC].astype(float).to_dict()})
+    return rows
+
+
 def run(cfg: DictConfig) -> dict:
     src, out = stage_dir(cfg, "evaluate"), stage_dir(cfg, "report")
     pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
@@ -51,9 +77,10 @@ def run(cfg: DictConfig) -> dict:
     aiq = read_csv(src / "aiq.csv", AIQ_COLUMNS)
     comparisons = read_csv(src / "comparisons.csv", COMPARISON_COLUMNS)
     gaps = read_csv(src / "gap.csv", GAP_COLUMNS)
+    shares = read_csv(src / "shares.csv", SHARE_COLUMNS)
     for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC), (points, POINT_COLUMNS[2:]),
                      (aiq, AIQ_COLUMNS[2:]), (comparisons, COMPARISON_COLUMNS[3:]),
-                     (gaps, SUMS)):
+                     (gaps, SUMS), (shares, ["share"])):
         df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap to close
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench,
@@ -62,10 +89,15 @@ def run(cfg: DictConfig) -> dict:
     recognition = recognition_table(cfg)
     write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
     cost = f"{pool['cost_basis']} ({pool['currency']})"
-    write_text(out / "table.md", "\n".join([markdown_table(utility, models, cost),
-                                            comparison_markdown(comparisons, gaps),
-                                            aiq_markdown(aiq, models),
-                                            recognition_markdown(recognition)]))
+    layout, names = cfg.report.layout, dict(cfg.report.names)
+    parts = [markdown_table(utility, models, cost, layout, names),
+             per_benchmark_markdown(per_bench, models, layout, names)]
+    if "cold_start" in cfg.routing.protocols:
+        parts.append(ablation_markdown(ablation_rows(cfg, utility)))
+    parts += [shares_markdown(shares, models, layout, names),
+              comparison_markdown(comparisons, gaps), aiq_markdown(aiq, models),
+              recognition_markdown(recognition)]
+    write_text(out / "table.md", "\n".join(parts))
     with atomic_path(out / "cost_quality.png") as tmp:
         pareto_plot(points, models, tmp)
     log.info("report: %d rows in utility.csv", len(utility))
