@@ -9,7 +9,10 @@ routers that estimate; summary.json."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -76,51 +79,72 @@ def variant_is_star(cfg: DictConfig) -> bool:
     return variant == "star"
 
 
-def run(cfg: DictConfig) -> dict:
-    protocol, star = str(cfg.routing.protocol), variant_is_star(cfg)
-    name = star_name(str(cfg.router.name)) if star else str(cfg.router.name)
-    check_protocol(protocol)
+@dataclass
+class FoldJob:
+    """One fold's tables and the context its router is built with."""
+
+    fold: str
+    train: RoutingTable
+    val: RoutingTable
+    test: RoutingTable
+    ctx: RouterContext
+
+
+def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path
+              ) -> Iterator[FoldJob]:
+    """The folds of a protocol as routing tables over this run's labels and embeddings (task types
+    at the router's task_level), each with its router context."""
     labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
     pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
-    models = pool["models"]
     emb = Embeddings(stage_dir(cfg, "embed_queries"))
     emb.coarsen(str(cfg.router.get("task_level") or "difficulty"))
     task_of = {q: emb.task_of_node.get(t, t) for q, t in task_assignments(cfg, labels).items()}
-    settings = sweep_settings(int(cfg.evaluation.sweep_points))
-    out = stage_dir(cfg, "train_router") / name / protocol
-    predictions, estimates, fold_summaries = [], [], {}
-    recognised = {}
-    start = time.monotonic()
     for fold in folds(labels, protocol, star):
-        train, val, test = (routing_table(rows, models, emb, task_of)
-                            for rows in (fold.train, fold.val, fold.test))
-        ctx = RouterContext(models=models, task_ids=emb.task_ids, task_embeddings=emb.tasks,
-                            seed=int(cfg.routing.seed), threads=int(cfg.routing.threads),
-                            out_dir=out / fold.name,
+        tables = [routing_table(rows, pool["models"], emb, task_of)
+                  for rows in (fold.train, fold.val, fold.test)]
+        ctx = RouterContext(models=pool["models"], task_ids=emb.task_ids,
+                            task_embeddings=emb.tasks, seed=int(cfg.routing.seed),
+                            threads=int(cfg.routing.threads), out_dir=out / fold.name,
                             run_name="-".join([str(cfg.name), name, protocol, fold.name]),
                             logger=str(cfg.routing.logger),
                             wandb_project=str(cfg.routing.wandb_project), pool=pool,
                             open_llm=partial(open_session, cfg, out_dir=out / fold.name))
+        yield FoldJob(fold.name, *tables, ctx)
+
+
+def run(cfg: DictConfig) -> dict:
+    protocol, star = str(cfg.routing.protocol), variant_is_star(cfg)
+    name = star_name(str(cfg.router.name)) if star else str(cfg.router.name)
+    check_protocol(protocol)
+    settings = sweep_settings(int(cfg.evaluation.sweep_points))
+    out = stage_dir(cfg, "train_router") / name / protocol
+    predictions, estimates, fold_summaries = [], [], {}
+    recognised, models, task_ids = {}, [], []
+    start = time.monotonic()
+    for job in fold_jobs(cfg, name, protocol, star, out):
+        train, val, test, ctx = job.train, job.val, job.test, job.ctx
+        models, task_ids, fold = ctx.models, ctx.task_ids, job.fold
         router, fitted = fit_selected(cfg.router, ctx, train, val)
-        predictions.append(prediction_rows(fold.name, test, models, settings,
+        predictions.append(prediction_rows(fold, test, models, settings,
                                            router.choose(test, settings)))
         if (est := router.estimate(test)) is not None:
             estimates.append(pd.DataFrame({
-                "fold": fold.name, "query_id": np.repeat(test.query_ids, len(models)),
+                "fold": fold, "query_id": np.repeat(test.query_ids, len(models)),
                 "model": np.tile(models, len(test)), "r_hat": est[0].ravel(),
                 "c_hat": est[1].ravel()}))
         if (tasks := router.predicted_tasks(test)) is not None:
             recognised |= recognition(test, tasks)
-        fold_summaries[fold.name] = {"train_queries": len(train), "val_queries": len(val),
+        fold_summaries[fold] = {"train_queries": len(train), "val_queries": len(val),
                                      "test_queries": len(test), **fitted}
-        log.info("%s %s fold %s: %s", name, protocol, fold.name, fitted or "no training")
+        log.info("%s %s fold %s: %s", name, protocol, fold, fitted or "no training")
     table = pd.concat(predictions, ignore_index=True)
     write_csv(out / "predictions.csv", table, PREDICTION_COLUMNS)
     if estimates:
         est_table = pd.concat(estimates, ignore_index=True)
         write_csv(out / "estimates.csv", est_table, ESTIMATE_COLUMNS)
     summary = {"router": name, "protocol": protocol, "models": models,
-               "task_types": len(emb.task_ids), "task_level": emb.level,
+               "task_types": len(task_ids),
+               "task_level": str(cfg.router.get("task_level") or "difficulty"),
                "trained_on": "leave_one_task_out folds (star variant)" if star else protocol,
                "folds": fold_summaries,
                "seconds": round(time.monotonic() - start, 2),
