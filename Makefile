@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV):$(PATH)
 export HF_HUB_OFFLINE := 1
 export WANDB_MODE ?= offline
 
-.PHONY: setup main test lint
+.PHONY: setup main test lint ablation-evaluator
 
 setup:
 	bash scripts/setup.sh
@@ -19,6 +19,15 @@ main: setup
 	@echo; cat results/$(EXPERIMENT)/report/table.md
 	snakemake $(PROFILE) --config experiment=$(RECORDED)
 	@echo; cat results/$(RECORDED)/report/table.md
+
+# The synthesis-level ablation "w/o quality evaluator": the experiment again with the evaluator
+# off (its own run, results/$(EXPERIMENT)-no-evaluator: new taxonomy, QA and labels), TRouter
+# cold-start only; then the experiment's report again, its ablation row filled.
+ablation-evaluator: setup
+	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) name=$(EXPERIMENT)-no-evaluator \
+	  'overrides=["taxonomy.evaluator=false","routing.routers=[trouter]","routing.star=[]","routing.protocols=[cold_start]","report.ablations=[]"]'
+	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) --forcerun report
+	@echo; cat results/$(EXPERIMENT)/report/table.md
 
 test: setup
 	python -m pytest

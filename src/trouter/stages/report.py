@@ -92,7 +92,7 @@ def run(cfg: DictConfig) -> dict:
     layout, names = cfg.report.layout, dict(cfg.report.names)
     parts = [markdown_table(utility, models, cost, layout, names),
              per_benchmark_markdown(per_bench, models, layout, names)]
-    if "cold_start" in cfg.routing.protocols:
+    if "cold_start" in cfg.routing.protocols and cfg.report.ablations:
         parts.append(ablation_markdown(ablation_rows(cfg, utility)))
     parts += [shares_markdown(shares, models, layout, names),
               comparison_markdown(comparisons, gaps), aiq_markdown(aiq, models),
