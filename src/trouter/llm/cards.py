@@ -35,6 +35,7 @@ class ModelCard:
     timeout_s: float = 120.0
     local: dict[str, Any] | None = field(default=None)
     params_b: float | None = None  # billions; total parameters for mixture-of-experts
+    description: str | None = None  # what the model is good at, for routers that prompt an LLM
 
     @property
     def is_local(self) -> bool:
@@ -79,6 +80,10 @@ def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
     if params_b is not None and not (numeric and params_b > 0):
         raise ConfigError(f"model card {where}: params_b must be a positive number of billions "
                           f"or null, got {params_b!r}")
+    description = d.get("description")
+    if description is not None and not (isinstance(description, str) and description.strip()):
+        raise ConfigError(f"model card {where}: description must be a non-empty text or null, "
+                          f"got {description!r}")
     local = d.get("local")
     if local is None and not d.get("base_url"):
         raise ConfigError(f"model card {where}: a remote model needs base_url")
@@ -97,4 +102,5 @@ def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
         timeout_s=float(d.get("timeout_s", 120.0)),
         local=local,
         params_b=None if params_b is None else float(params_b),
+        description=None if description is None else description.strip(),
     )

@@ -15,6 +15,8 @@ from trouter.recorded.splits import choose_splits, draw_key
 from trouter.recorded.table import Source, check_rows, dataset_names, query_id
 
 READERS = {"long": long.read, "llmrouter": llmrouter.read, "routerbench": routerbench.read}
+# Formats whose files describe the candidates: settings -> {model: description}.
+DESCRIBERS = {"llmrouter": llmrouter.descriptions}
 
 
 def import_recorded(settings: RecordedSettings) -> Imported:
@@ -76,3 +78,9 @@ def label_table(src: Source, q: pd.DataFrame) -> pd.DataFrame:
     for col in ("score", "cost", "prompt_tokens", "completion_tokens", "latency_s"):
         labels[col] = labels[col].astype(float)
     return labels[LABEL_COLUMNS]
+
+
+def candidate_descriptions(settings: RecordedSettings) -> dict[str, str] | None:
+    """{model: description} from the recorded files, or None for a format without them."""
+    describe = DESCRIBERS.get(settings.format)
+    return describe(settings) if describe else None

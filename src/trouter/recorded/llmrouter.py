@@ -1,5 +1,6 @@
 """The LLMRouter folder: dcrouter_{train,test}.json outcomes, tasks from query_{train,test}.jsonl,
-prices from llm_candidates.json. The files have no token counts, so costs are estimates."""
+prices and descriptions ("feature") from llm_candidates.json. The files have no token counts, so
+costs are estimates."""
 
 from __future__ import annotations
 
@@ -89,3 +90,19 @@ def read(s: RecordedSettings) -> Source:
     return Source(rows=rows, files=files, rows_read=rows_read, currency=s.currency,
                   prices={m: prices[m] for m in sorted(models)}, cost_basis=basis,
                   has_split=True, fields=FIELDS, dropped=dropped)
+
+
+def descriptions(s: RecordedSettings) -> dict[str, str]:
+    """{model: its "feature" text} from llm_candidates.json (models without one left out)."""
+    path = Path(s.path) / CANDIDATES
+    table = read_json(path)
+    if not isinstance(table, dict):
+        raise DataError(f"{path}: expected a JSON object {{model: fields}}")
+    out = {}
+    for model, fields in table.items():
+        text = fields.get("feature") if isinstance(fields, dict) else None
+        if text is not None and not isinstance(text, str):
+            raise DataError(f"{path}: model {model!r}: field 'feature' is {text!r}; expected text")
+        if text and text.strip():
+            out[model] = text.strip()
+    return out

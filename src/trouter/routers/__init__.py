@@ -20,6 +20,9 @@ REGISTRY = {
     "adaptive_llm": "trouter.routers.adaptive:AdaptiveLLM",
     "knn": "trouter.routers.knn:KNN",
     "metric_router": "trouter.routers.metric_router:MetricRouter",
+    "routerdc": "trouter.routers.routerdc:RouterDC",
+    "routerdc_frozen": "trouter.routers.routerdc:RouterDC",
+    "prompt_llm": "trouter.routers.prompt_llm:PromptLLM",
 }
 
 __all__ = ["REGISTRY", "Router", "RouterContext", "RoutingTable", "make_router", "router_class"]

@@ -75,6 +75,10 @@ class Router:
         """[N, M] predicted performance and normalised cost, or None."""
         return None
 
+    def extra_summary(self) -> dict:
+        """What the last `choose` should add to the summary (e.g. LLM calls and fallbacks)."""
+        return {}
+
     def predicted_tasks(self, table: RoutingTable) -> np.ndarray | None:
         """[N] the task type the router recognises in each query, when it has that notion."""
         return None

@@ -16,6 +16,7 @@ from trouter.label.tables import (
     summary_markdown,
 )
 from trouter.recorded import RecordedSettings, import_recorded
+from trouter.recorded.importer import candidate_descriptions
 from trouter.route.pool import recorded_pool, write_pool
 from trouter.stages.common import log, stage_dir
 
@@ -34,13 +35,15 @@ def recorded_settings(cfg: DictConfig) -> RecordedSettings:
 
 
 def run(cfg: DictConfig) -> dict:
-    imported = import_recorded(recorded_settings(cfg))
+    settings = recorded_settings(cfg)
+    imported = import_recorded(settings)
     labels = imported.labels
     norms = fit_cost_norm(labels, "dataset")
     labels["cost_norm"] = normalised_cost(labels, norms, "dataset")
     currency = str(labels["currency"].iloc[0])
     pool = recorded_pool(imported.models, imported.prices, labels[labels["split"] == "train"],
-                         currency, imported.cost_basis)
+                         currency, imported.cost_basis,
+                         descriptions=candidate_descriptions(settings))
     summary = summarize(labels)
     out = stage_dir(cfg, "labels")
     write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])

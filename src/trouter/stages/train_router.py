@@ -135,7 +135,8 @@ def run(cfg: DictConfig) -> dict:
         if (tasks := router.predicted_tasks(test)) is not None:
             recognised |= recognition(test, tasks)
         fold_summaries[fold] = {"train_queries": len(train), "val_queries": len(val),
-                                     "test_queries": len(test), **fitted}
+                                     "test_queries": len(test), **fitted,
+                                     **router.extra_summary()}
         log.info("%s %s fold %s: %s", name, protocol, fold, fitted or "no training")
     table = pd.concat(predictions, ignore_index=True)
     write_csv(out / "predictions.csv", table, PREDICTION_COLUMNS)
