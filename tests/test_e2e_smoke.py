@@ -131,8 +131,10 @@ def test_report_has_every_expected_row(run_dir):
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
     assert list(utility.columns) == ["protocol", "method",
                                      *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
-    methods = ["oracle", "random", "adaptive_llm", "trouter", *MODELS]
+    methods = ["oracle", "random", "adaptive_llm", "trouter", "metric_router", "prompt_llm",
+               *MODELS]
     want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
+    want.add(("cold_start", "metric_router_star"))  # trained on the other benchmarks' real data
     assert set(zip(utility["protocol"], utility["method"], strict=True)) == want
     assert len(utility) == len(want)
     numbers = utility.set_index(["protocol", "method"])[sums]
@@ -144,6 +146,13 @@ def test_report_has_every_expected_row(run_dir):
     assert (run_dir / "report/cost_quality.png").stat().st_size > 10_000
     table = (run_dir / "report/table.md").read_text()
     assert "**Cold-start" in table and "**Task recognition**" in table and "**AIQ**" in table
+    assert "| MetricRouter⋆ |" in table and "| PromptLLM |" in table and "**Ablations**" in table
+    star = json.loads((run_dir / "train_router/metric_router_star/cold_start/summary.json")
+                      .read_text())
+    assert sorted(star["folds"]) == sorted(DATASETS[1:])  # one fold per held-out benchmark
+    prompt = json.loads((run_dir / "train_router/prompt_llm/cold_start/summary.json").read_text())
+    asked = prompt["folds"]["all"]
+    assert asked["decisions"] == 3 * asked["test_queries"] and "fallbacks" in asked
     embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
     assert embed["embed"] == "query" and sorted(embed["truncation"]) == sorted(DATASETS)
     assert all(c["question_truncated"] == 0 for c in embed["truncation"].values())

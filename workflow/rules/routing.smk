@@ -13,6 +13,8 @@ rule embed_queries:
         run_path("embed_queries", "log.txt"),
     params:
         overrides=hydra_overrides(),
+        # The files' layout: a run folder written by an older layout is embedded again.
+        layout="queries: ids, vectors, texts; task types: every level",
     threads: 2
     conda:
         "../../environment.yml"
