@@ -132,7 +132,12 @@ def test_router_defaults():
     assert cfg.router.hidden == 256 and cfg.routing.logger == "wandb"
     assert cfg.routing.task_prior == "nearest" and cfg.routing.labeller.key == cfg.judge.key
     assert compose_with("routing.logger=none").routing.logger == "none"
-    assert list(cfg.routing.routers) == ["trouter", "adaptive_llm"]
+    # the paper's comparison: TRouter, the baselines (RouterDC, MetricRouter, kNN also as star
+    # variants), PromptLLM, Adaptive LLM and the ablations
+    assert {"trouter", "adaptive_llm", "prompt_llm", "knn", "metric_router", "routerdc",
+            "trouter_no_task_loss", "trouter_subcategory", "trouter_domain"} == \
+        set(cfg.routing.routers)
+    assert list(cfg.routing.star) == ["routerdc", "metric_router", "knn"]
 
 
 def test_the_authors_trouter():

@@ -68,8 +68,9 @@ def config(root, *extra, router="trouter"):
     tuned = ["router.max_epochs=60", "router.lr=0.01"] if router == "trouter" else []
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=["experiment=smoke", f"paths.results_dir={root}",
-                                             "routing.logger=none", f"router={router}", *tuned,
-                                             *extra])
+                                             "routing.logger=none", f"router={router}",
+                                             "routing.routers=[trouter,adaptive_llm]",
+                                             "routing.star=[]", *tuned, *extra])
 
 
 def test_routing_stages(tmp_path):

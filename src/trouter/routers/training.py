@@ -41,7 +41,8 @@ def train(module: pl.LightningModule, data: pl.LightningDataModule, rc: DictConf
     """Fit for at most rc.max_epochs with patience rc.patience; returns the best checkpoint's path
     and what the summary records (epochs, best validation loss, seconds, parameters)."""
     ckpt = ModelCheckpoint(dirpath=str(ctx.out_dir), filename="best", monitor="val/loss",
-                           mode="min", save_top_k=1, enable_version_counter=False)
+                           mode="min", save_top_k=1, enable_version_counter=False,
+                           save_weights_only=True)
     stop = EarlyStopping(monitor="val/loss", mode="min", patience=int(rc.patience))
     trainer = pl.Trainer(max_epochs=int(rc.max_epochs), callbacks=[ckpt, stop],
                          logger=loggers(ctx), accelerator="cpu", deterministic=True,
@@ -49,6 +50,9 @@ def train(module: pl.LightningModule, data: pl.LightningDataModule, rc: DictConf
                          log_every_n_steps=1)
     start = time.monotonic()
     trainer.fit(module, datamodule=data)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.finish()  # the next training in this process starts its own run
     return ckpt.best_model_path, {
         "epochs": trainer.current_epoch, "val_loss": float(ckpt.best_model_score),
         "train_s": round(time.monotonic() - start, 2),
