@@ -153,6 +153,10 @@ def test_report_has_every_expected_row(run_dir):
     prompt = json.loads((run_dir / "train_router/prompt_llm/cold_start/summary.json").read_text())
     asked = prompt["folds"]["all"]
     assert asked["decisions"] == 3 * asked["test_queries"] and "fallbacks" in asked
+    with np.load(run_dir / "embed_queries/task_types.npz") as z:  # every level, for ablations
+        assert set(z["coarse_levels"]) == {"domain", "subcategory"}
+        assert z["ancestors"].shape == (len(z["ids"]), 2)
+        assert len(z["coarse_vectors"]) == len(z["coarse_ids"])
     embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
     assert embed["embed"] == "query" and sorted(embed["truncation"]) == sorted(DATASETS)
     assert all(c["question_truncated"] == 0 for c in embed["truncation"].values())
