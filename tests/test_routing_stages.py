@@ -142,10 +142,10 @@ def test_routing_stages(tmp_path):
 
 def test_star_variants_ablations_and_the_paper_table(tmp_path):
     run = make_run(tmp_path, np.random.default_rng(0), benchmarks=("gsm8k", "squad"))
-    routing = ["routing.routers=[trouter,adaptive_llm,metric_router,trouter_domain]",
+    routing = ["routing.routers=[trouter,adaptive_llm,metric_router,trouter_domain,knn]",
                "routing.star=[metric_router]", "routing.protocols=[cold_start]"]
     assign_tasks.run(config(tmp_path, *routing))
-    for router in ("trouter", "adaptive_llm", "metric_router", "trouter_domain"):
+    for router in ("trouter", "adaptive_llm", "metric_router", "trouter_domain", "knn"):
         train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
                                 router=router))
     star = train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
@@ -163,17 +163,19 @@ def test_star_variants_ablations_and_the_paper_table(tmp_path):
                                 "routing.variant=star", router="trouter"))
     evaluate.run(config(tmp_path, *routing))
     shares = pd.read_csv(run / "evaluate/shares.csv")
-    assert set(shares["method"]) == {"oracle", "random", "trouter", "adaptive_llm",
+    assert set(shares["method"]) == {"oracle", "random", "trouter", "adaptive_llm", "knn",
                                      "metric_router", "trouter_domain", "metric_router_star"}
+    comparisons = pd.read_csv(run / "evaluate/comparisons.csv")
+    against = comparisons[comparisons["method"] == "trouter"]["against"]
+    assert set(against) == {MODELS[0], "adaptive_llm", "knn"}  # kNN: the bar to pass
     assert np.allclose(shares.groupby(["method", "utility_setting"])["share"].sum(), 1.0)
     report.run(config(tmp_path, *routing))
     table = (run / "report/table.md").read_text()
     lines = table.splitlines()
     head = lines.index("**Cold-start (trained on synthetic data only)**")
     rows = [line.split(" | ")[0].lstrip("| ") for line in lines[head + 4: head + 11]]
-    assert rows == ["Adaptive LLM", "MetricRouter⋆", "TRouter", "MetricRouter",
-                    "TRouter, domain-level task types",
-                    f"*best single model ({MODELS[0]})*", "*oracle*"]
+    assert rows == ["Adaptive LLM", "MetricRouter⋆", "TRouter", "kNN", "MetricRouter",
+                    "TRouter, domain-level task types", f"*best single model ({MODELS[0]})*"]
     assert "**Utility Sum per benchmark**" in table and "| Method | gsm8k | squad |" in table
     assert "| w/o quality evaluator | smoke-no-evaluator: trouter | not run: no " in table
     assert "| w/o task-recognition loss | trouter_no_task_loss | not run: routing.routers" \

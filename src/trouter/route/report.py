@@ -26,6 +26,14 @@ def routers_in_layout(methods, layout: list[str], models: list[str]) -> list[str
     return [m for m in layout if m in routed] + sorted(m for m in routed if m not in layout)
 
 
+def by_protocol(frame: pd.DataFrame):
+    """(protocol, title, rows) for each protocol with rows, in the report's order."""
+    for protocol, title in PROTOCOL_TITLES.items():
+        part = frame[frame["protocol"] == protocol]
+        if not part.empty:
+            yield protocol, title, part
+
+
 def interval(rows: pd.DataFrame, method: str, col: str) -> str:
     return (f"{rows.loc[method, col]:.4f} [{rows.loc[method, f'{col}_lo']:.4f}, "
             f"{rows.loc[method, f'{col}_hi']:.4f}]")
@@ -50,10 +58,8 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, la
     head = ("| Method | Cost-first (0.2, 0.8) | Balanced (0.5, 0.5) | Performance-first (0.8, 0.2) "
             "| Utility Sum |\n|---|---:|---:|---:|---:|")
     parts = []
-    for protocol, title in PROTOCOL_TITLES.items():
-        rows = utility[utility["protocol"] == protocol].set_index("method")
-        if rows.empty:
-            continue
+    for protocol, title, part in by_protocol(utility):
+        rows = part.set_index("method")
         routers = routers_in_layout(rows.index, list(layout.get(protocol, [])), models)
         best = {c: rows.loc[routers, c].max() for c in cols} if routers else {}
         lines = [f"**{title}**", "", head]
@@ -79,10 +85,7 @@ def per_benchmark_markdown(per_bench: pd.DataFrame, models: list[str], layout: d
     """Utility Sum per benchmark (columns) and method, with 95% intervals."""
     parts = ["**Utility Sum per benchmark** (mean [95% interval]; bold: the best router per "
              "benchmark)"]
-    for protocol, title in PROTOCOL_TITLES.items():
-        part = per_bench[per_bench["protocol"] == protocol]
-        if part.empty:
-            continue
+    for protocol, title, part in by_protocol(per_bench):
         datasets = sorted(set(part["dataset"]))
         tables = {d: part[part["dataset"] == d].set_index("method") for d in datasets}
         pooled = part.groupby("method")["utility_sum"].mean().to_frame()
@@ -122,10 +125,7 @@ def shares_markdown(shares: pd.DataFrame, models: list[str], layout: dict, names
     """Per protocol, method and named setting: the share of test queries sent to each candidate."""
     parts = ["**Selection share** (% of the test queries each method sends to each candidate, "
              "cheapest candidate first)"]
-    for protocol, title in PROTOCOL_TITLES.items():
-        part = shares[shares["protocol"] == protocol]
-        if part.empty:
-            continue
+    for protocol, title, part in by_protocol(shares):
         table = part.pivot_table(index=["method", "utility_setting"], columns="model",
                                  values="share")
         methods = routers_in_layout(set(part["method"]), list(layout.get(protocol, [])), models)
@@ -142,8 +142,9 @@ def shares_markdown(shares: pd.DataFrame, models: list[str], layout: dict, names
 def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
     """Does each router beat the best single model and Adaptive LLM, and how much of the gap
     from the best single model to the oracle does it close?"""
-    lines = ["**Routers against the references** (Utility Sum difference; p: one-sided paired "
-             "bootstrap p-value that the router is not better)", "",
+    lines = ["**Routers against the references** (the best single model, Adaptive LLM and kNN: "
+             "Utility Sum difference; p: one-sided paired bootstrap p-value that the router is "
+             "not better)", "",
              "| Protocol | Router | Against | Difference | p |", "|---|---|---|---:|---:|"]
     for r in comparisons.itertuples(index=False):
         lines.append(f"| {r.protocol} | {r.method} | {r.against} | {r.utility_sum_diff:+.4f} | "

@@ -22,6 +22,8 @@ from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.stages.common import log, stage_dir
 
 SUMS = [*SETTINGS, "utility_sum"]
+# kNN, the bar every learned router must pass, is a reference of the comparisons when it is routed.
+KNN = ("knn", "knn_star")
 UTILITY_COLUMNS = ["protocol", "method", *[f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]]
 COMPARISON_COLUMNS = ["protocol", "method", "against", "utility_sum_diff", "p_value"]
 GAP_COLUMNS = ["protocol", "method", "best_single", *SUMS]
@@ -97,9 +99,9 @@ def utility_table(chosen: pd.DataFrame, by: list[str], ev: DictConfig) -> pd.Dat
 def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str]],
                                models: list[str], ev: DictConfig
                                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per protocol and router: the Utility Sum's paired difference from the best single model
-    and from Adaptive LLM with a one-sided p-value, and the share of the best-single -> oracle gap
-    the router closes under each setting."""
+    """Per protocol and router: the Utility Sum's paired difference from the best single model,
+    Adaptive LLM and kNN (when routed) with a one-sided p-value, and the share of the best-single
+    -> oracle gap the router closes under each setting."""
     comparisons, gaps = [], []
     for protocol, part in chosen.groupby("protocol", sort=False):
         tables = per_query(part)
@@ -107,7 +109,7 @@ def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str
         idx = resample_indices(len(sums), int(ev.resamples), int(ev.seed))
         best = sums[models].mean().idxmax()
         for router in routers[protocol]:
-            for other in (best, "adaptive_llm"):
+            for other in (best, "adaptive_llm", *KNN):
                 if other == router or other not in sums:
                     continue
                 comparisons.append({
