@@ -46,7 +46,7 @@ QUERY_BLIND = ("adaptive_llm",)
 # RouterDC's mask (a negative scoring above 0.5 is left out) leaves two candidates that both
 # answer tA nothing to contrast: with the mask off the frozen variant must learn the table too.
 TINY = {"trouter_paper": ["router.lr=3e-3"],
-        "trouter_no_task_loss": ["router.lr=1e-2", "router.patience=30"],
+        "trouter_no_task_loss": ["router.grid.lr=[0.01]", "router.patience=30"],
         "routerdc_frozen": ["router.mask_negatives_above=1.0"]}
 
 

@@ -12,6 +12,14 @@ from omegaconf import DictConfig
 from trouter.errors import DataError
 from trouter.io import read_csv, write_csv, write_json
 from trouter.route.aiq import aiq
+from trouter.route.columns import (
+    AIQ_COLUMNS,
+    COMPARISON_COLUMNS,
+    GAP_COLUMNS,
+    POINT_COLUMNS,
+    SHARE_COLUMNS,
+    UTILITY_COLUMNS,
+)
 from trouter.route.data import read_labels, wide
 from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, reference_choices
 from trouter.route.pool import read_pool
@@ -21,16 +29,8 @@ from trouter.route.utility import SETTINGS, sweep_settings
 from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.stages.common import log, stage_dir
 
-SUMS = [*SETTINGS, "utility_sum"]
 # kNN, the bar every learned router must pass, is a reference of the comparisons when it is routed.
 KNN = ("knn", "knn_star")
-UTILITY_COLUMNS = ["protocol", "method", *[f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]]
-COMPARISON_COLUMNS = ["protocol", "method", "against", "utility_sum_diff", "p_value"]
-GAP_COLUMNS = ["protocol", "method", "best_single", *SUMS]
-POINT_COLUMNS = ["protocol", "method", "mu_r", "mu_c", "mean_score", "mean_cost",
-                 "mean_cost_norm", "utility"]
-AIQ_COLUMNS = ["protocol", "method", "aiq", "max_cost"]
-SHARE_COLUMNS = ["protocol", "method", "utility_setting", "model", "share"]
 
 
 def share_rows(protocol: str, method: str, p: np.ndarray, models: list[str],

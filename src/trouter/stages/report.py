@@ -9,6 +9,15 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
+from trouter.route.columns import (
+    AIQ_COLUMNS,
+    COMPARISON_COLUMNS,
+    GAP_COLUMNS,
+    POINT_COLUMNS,
+    SHARE_COLUMNS,
+    SUMS,
+    UTILITY_COLUMNS,
+)
 from trouter.route.pool import read_pool
 from trouter.route.protocols import routed_methods
 from trouter.route.report import (
@@ -22,15 +31,6 @@ from trouter.route.report import (
     shares_markdown,
 )
 from trouter.stages.common import log, stage_dir
-from trouter.stages.evaluate import (
-    AIQ_COLUMNS,
-    COMPARISON_COLUMNS,
-    GAP_COLUMNS,
-    POINT_COLUMNS,
-    SHARE_COLUMNS,
-    SUMS,
-    UTILITY_COLUMNS,
-)
 
 NUMERIC = UTILITY_COLUMNS[2:]
 RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1"]
