@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv/bin
 EXPERIMENT ?= demo
 RECORDED ?= llmrouter
+# The TRouter of the experiment's ablation rows (paper: trouter_paper).
+TROUTER ?= trouter
 PROFILE := --workflow-profile workflow/profiles/default
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 export HF_HUB_OFFLINE := 1
@@ -22,10 +24,11 @@ main: setup
 
 # The synthesis-level ablation "w/o quality evaluator": the experiment again with the evaluator
 # off (its own run, results/$(EXPERIMENT)-no-evaluator: new taxonomy, QA and labels), TRouter
-# cold-start only; then the experiment's report again, its ablation row filled.
+# cold-start only; then the experiment's report again, its ablation row filled
+# (make ablation-evaluator EXPERIMENT=paper TROUTER=trouter_paper for the paper's settings).
 ablation-evaluator: setup
 	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) name=$(EXPERIMENT)-no-evaluator \
-	  'overrides=["taxonomy.evaluator=false","routing.routers=[trouter]","routing.star=[]","routing.protocols=[cold_start]","report.ablations=[]"]'
+	  'overrides=["taxonomy.evaluator=false","routing.routers=[$(TROUTER)]","routing.star=[]","routing.protocols=[cold_start]","report.ablations=[]"]'
 	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) --forcerun report
 	@echo; cat results/$(EXPERIMENT)/report/table.md
 

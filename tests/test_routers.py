@@ -47,7 +47,10 @@ QUERY_BLIND = ("adaptive_llm",)
 # answer tA nothing to contrast: with the mask off the frozen variant must learn the table too.
 TINY = {"trouter_paper": ["router.lr=3e-3"],
         "trouter_no_task_loss": ["router.grid.lr=[0.01]", "router.patience=30"],
-        "routerdc_frozen": ["router.mask_negatives_above=1.0"]}
+        "routerdc_frozen": ["router.mask_negatives_above=1.0"],
+        "trouter_paper_subcategory": ["router.lr=3e-3"], "trouter_paper_domain": ["router.lr=3e-3"],
+        "trouter_paper_no_task_loss": ["router.lr=1e-2", "router.max_epochs=100",
+                                       "router.patience=30"]}
 
 
 def tiny_context(tmp_path, name):
