@@ -26,6 +26,10 @@ else:
 include: "workflow/rules/routing.smk"
 
 
+onstart:
+    check_budget_before_start()
+
+
 rule all:
     input:
         synthesis_outputs(),

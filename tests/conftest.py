@@ -11,7 +11,7 @@ from trouter.llm.cards import card_from_config  # noqa: E402
 
 @pytest.fixture
 def cache(tmp_path):
-    c = RequestCache(tmp_path / "cache.sqlite")
+    c = RequestCache(tmp_path / "cache")
     yield c
     c.close()
 

@@ -56,10 +56,10 @@ def test_cache_persists_across_instances(tmp_path):
     from trouter.llm.cache import RequestCache
 
     with ScriptedServer([Reply(content="once")]) as srv:
-        c1 = RequestCache(tmp_path / "c.sqlite")
+        c1 = RequestCache(tmp_path / "cache")
         client_for(srv, c1).chat(MSG)
         c1.close()
-        c2 = RequestCache(tmp_path / "c.sqlite")
+        c2 = RequestCache(tmp_path / "cache")
         assert client_for(srv, c2).chat(MSG).cached
         assert len(srv.requests) == 1
 

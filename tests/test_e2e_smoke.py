@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from tests.workflow_run import run_or_fail, snakemake
+from tests.workflow_run import folder, run_or_fail, snakemake
 from trouter.embed import encode
+from trouter.io import read_json, read_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = 0.9
@@ -25,28 +26,28 @@ def run_dir(tmp_path_factory):
 
 
 def test_taxonomy_shape(run_dir):
-    nodes = pd.read_csv(run_dir / "expand_taxonomy/nodes.csv", keep_default_na=False)
+    nodes = pd.read_csv(folder(run_dir, "expand_taxonomy") / "nodes.csv", keep_default_na=False)
     assert nodes["level"].value_counts().to_dict() == {"domain": 1, "subcategory": 2,
                                                        "difficulty": 4}
     assert nodes["id"].is_unique
     ids = set(nodes["id"])
     assert all(p in ids for p in nodes.loc[nodes["level"] != "domain", "parent_id"])
     assert (nodes[["name", "definition", "example"]] != "").all().all()
-    tree = json.loads((run_dir / "expand_taxonomy/taxonomy.json").read_text())
+    tree = json.loads((folder(run_dir, "expand_taxonomy") / "taxonomy.json").read_text())
     assert len(tree["domains"]) == 1 and len(tree["domains"][0]["children"]) == 2
-    rounds = [json.loads(line) for line in (run_dir / "expand_taxonomy/rounds.jsonl").open()]
+    rounds = read_jsonl(folder(run_dir, "expand_taxonomy") / "rounds.jsonl")
     assert {r["step"] for r in rounds} == {"propose", "review"}
-    summary = json.loads((run_dir / "expand_taxonomy/summary.json").read_text())
+    summary = json.loads((folder(run_dir, "expand_taxonomy") / "summary.json").read_text())
     assert summary["servers_started"] == ["smollm2-135m-local"]
 
 
 def test_qa_after_dedup(run_dir):
-    nodes = pd.read_csv(run_dir / "expand_taxonomy/nodes.csv", keep_default_na=False)
+    nodes = pd.read_csv(folder(run_dir, "expand_taxonomy") / "nodes.csv", keep_default_na=False)
     leaves = set(nodes.loc[nodes["level"] == "difficulty", "id"])
-    qa = pd.read_csv(run_dir / "dedup_qa/qa.csv", keep_default_na=False)
-    dropped = pd.read_csv(run_dir / "dedup_qa/dropped.csv", keep_default_na=False)
-    generated = [json.loads(line) for line in (run_dir / "generate_qa/generated.jsonl").open()]
-    summary = json.loads((run_dir / "dedup_qa/summary.json").read_text())
+    qa = pd.read_csv(folder(run_dir, "dedup_qa") / "qa.csv", keep_default_na=False)
+    dropped = pd.read_csv(folder(run_dir, "dedup_qa") / "dropped.csv", keep_default_na=False)
+    generated = read_jsonl(folder(run_dir, "generate_qa") / "generated.jsonl")
+    summary = json.loads((folder(run_dir, "dedup_qa") / "summary.json").read_text())
 
     assert set(qa["node_id"]) <= leaves
     assert len(qa) + len(dropped) == len(generated)
@@ -55,7 +56,7 @@ def test_qa_after_dedup(run_dir):
     assert (counts <= TARGET).all()
     short = sorted(counts[counts < TARGET].index)
     assert sorted(summary["nodes_short_of_target"]) == short
-    report = pd.read_csv(run_dir / "generate_qa/report.csv")
+    report = pd.read_csv(folder(run_dir, "generate_qa") / "report.csv")
     for _, r in report.iterrows():  # a short node used all its calls
         assert r["accepted"] == counts[r["node_id"]]
         assert r["reached"] or r["calls"] == 3
@@ -81,14 +82,15 @@ DATASETS = ["synthetic", "gsm8k", "mmlu_redux", "humaneval", "squad", "multi_new
 
 
 def label_summaries(run_dir):
-    return [run_dir / "labels" / d / m / "summary.json" for d in DATASETS for m in MODELS]
+    return [folder(run_dir, f"labels/{d}/{m}") / "summary.json" for d in DATASETS for m in MODELS]
 
 
 def test_labels_cover_every_query_and_model(run_dir):
-    table = pd.read_csv(run_dir / "labels/labels.csv", keep_default_na=False,
+    table = pd.read_csv(folder(run_dir, "collect_labels") / "labels.csv", keep_default_na=False,
                         na_values={"score": [""]})
     for dataset in DATASETS:
-        ids = {json.loads(line)["query_id"] for line in (run_dir / f"data/{dataset}.jsonl").open()}
+        queries = read_jsonl(folder(run_dir, f"data/{dataset}") / "queries.jsonl")
+        ids = {q["query_id"] for q in queries}
         sub = table[table["dataset"] == dataset]
         assert sorted(sub["model"].unique()) == sorted(MODELS)
         for _, rows in sub.groupby("model"):
@@ -107,14 +109,14 @@ def test_labels_cover_every_query_and_model(run_dir):
     assert (table["latency_s"] > 0).all() and (table["completion_tokens"] > 0).all()
     humaneval = table[table["dataset"] == "humaneval"]
     assert (humaneval["extracted"] != "").all()  # every program was run
-    norms = json.loads((run_dir / "labels/cost_norm.json").read_text())
+    norms = json.loads((folder(run_dir, "collect_labels") / "cost_norm.json").read_text())
     assert sorted(norms) == sorted(DATASETS)
     assert all(n["fitted_on"] == "train" and n["cost_min"] <= n["cost_max"]
                for n in norms.values())
 
 
 def test_summary_has_every_model_and_the_oracle(run_dir):
-    summary = pd.read_csv(run_dir / "labels/summary.csv")
+    summary = pd.read_csv(folder(run_dir, "collect_labels") / "summary.csv")
     for dataset, rows in summary.groupby("dataset"):
         assert sorted(rows["model"]) == sorted([*MODELS, "oracle"]), dataset
         oracle = rows[rows["model"] == "oracle"].iloc[0]
@@ -147,22 +149,28 @@ def test_report_has_every_expected_row(run_dir):
     table = (run_dir / "report/table.md").read_text()
     assert "**Cold-start" in table and "**Task recognition**" in table and "**AIQ**" in table
     assert "| MetricRouter⋆ |" in table and "| PromptLLM |" in table and "**Ablations**" in table
-    star = json.loads((run_dir / "train_router/metric_router_star/cold_start/summary.json")
-                      .read_text())
+    # every number traceable: the config, the code, the inputs and the cards behind it
+    record = read_json(run_dir / "provenance.json")
+    assert record["config_sha256"] in table and record["code"]["commit"] in table
+    assert (run_dir / "config.yaml").is_file() and len(record["data_files"]) >= 5
+    assert all(len(h) == 64 for h in record["data_files"].values())
+    assert all(c["weights_sha256"] for c in record["models"]["candidates"].values())
+    star = read_json(folder(run_dir, "train_router/metric_router_star/cold_start") / "summary.json")
     assert sorted(star["folds"]) == sorted(DATASETS[1:])  # one fold per held-out benchmark
-    prompt = json.loads((run_dir / "train_router/prompt_llm/cold_start/summary.json").read_text())
+    prompt = read_json(folder(run_dir, "train_router/prompt_llm/cold_start") / "summary.json")
     asked = prompt["folds"]["all"]
     assert asked["decisions"] == 3 * asked["test_queries"] and "fallbacks" in asked
-    with np.load(run_dir / "embed_queries/task_types.npz") as z:  # every level, for ablations
+    # every level, for ablations
+    with np.load(folder(run_dir, "embed_queries") / "task_types.npz") as z:
         assert set(z["coarse_levels"]) == {"domain", "subcategory"}
         assert z["ancestors"].shape == (len(z["ids"]), 2)
         assert len(z["coarse_vectors"]) == len(z["coarse_ids"])
-    embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
+    embed = json.loads((folder(run_dir, "embed_queries") / "summary.json").read_text())
     assert embed["embed"] == "query" and sorted(embed["truncation"]) == sorted(DATASETS)
     assert all(c["question_truncated"] == 0 for c in embed["truncation"].values())
     for protocol in ("cold_start", "in_domain"):
-        folder = run_dir / "train_router" / "trouter" / protocol
-        summary = json.loads((folder / "summary.json").read_text())
+        folder_ = folder(run_dir, f"train_router/trouter/{protocol}")
+        summary = json.loads((folder_ / "summary.json").read_text())
         assert summary["models"] == MODELS and summary["folds"]["all"]["epochs"] >= 1
         recognition = summary["task_recognition"]
         assert sorted(recognition) == sorted(DATASETS[1:])
@@ -176,7 +184,7 @@ def test_rerun_makes_no_llm_calls(run_dir):
     proc = snakemake("smoke", run_dir.parent, "--forcerun", "expand_taxonomy", "generate_qa",
                      "label_candidates")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    summaries = [run_dir / s / "summary.json" for s in ("expand_taxonomy", "generate_qa")]
+    summaries = [folder(run_dir, s) / "summary.json" for s in ("expand_taxonomy", "generate_qa")]
     for path in summaries + label_summaries(run_dir):
         summary = json.loads(path.read_text())
         llm = summary["llm"]

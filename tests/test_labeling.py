@@ -12,6 +12,7 @@ from tests.scripted_server import Reply, ScriptedServer
 from tests.test_config import CONF
 from trouter.errors import TrouterError
 from trouter.io import read_jsonl, write_csv
+from trouter.layout import Layout
 from trouter.stages import collect_labels, label_candidates, prepare_data
 
 SMALL, BIG = "smollm2-135m-local", "qwen2.5-coder-0.5b-local"
@@ -70,24 +71,25 @@ def label(server, tmp_path, dataset, model):
     return label_candidates.run(cfg)
 
 
-def write_synthesis(tmp_path):
-    run = tmp_path / "smoke"
-    write_csv(run / "expand_taxonomy/nodes.csv", pd.DataFrame(NODES), list(NODES[0]))
-    write_csv(run / "dedup_qa/qa.csv", pd.DataFrame(QA), list(QA[0]))
+def write_synthesis(server, tmp_path) -> Layout:
+    lay = Layout(config(server, tmp_path))
+    write_csv(lay.taxonomy() / "nodes.csv", pd.DataFrame(NODES), list(NODES[0]))
+    write_csv(lay.dedup() / "qa.csv", pd.DataFrame(QA), list(QA[0]))
+    return lay
 
 
 def test_label_pipeline(server, tmp_path):
-    write_synthesis(tmp_path)
+    lay = write_synthesis(server, tmp_path)
     for dataset in ("synthetic", "gsm8k"):
         prepare_data.run(config(server, tmp_path, f"data.dataset={dataset}"))
-    synthetic = read_jsonl(tmp_path / "smoke/data/synthetic.jsonl")
+    synthetic = read_jsonl(lay.data("synthetic") / "queries.jsonl")
     # one of the 4 QA is left over beyond 1 val + 2 train
     assert sorted(r["split"] for r in synthetic) == ["train", "train", "val"]
     assert {r["task"] for r in synthetic} == {"Maths"}
 
     summary = label(server, tmp_path, "synthetic", BIG)
     assert summary["queries"] == 3 and summary["judge"] == SMALL
-    rows = pd.read_csv(tmp_path / f"smoke/labels/synthetic/{BIG}/labels.csv",
+    rows = pd.read_csv(lay.labels("synthetic", BIG) / "labels.csv",
                        keep_default_na=False, na_values={"score": [""]})
     by_q = rows.set_index("query_id")
     for qid in by_q.index:
@@ -108,8 +110,8 @@ def test_label_pipeline(server, tmp_path):
     label(server, tmp_path, "synthetic", SMALL)
     for model in (SMALL, BIG):
         label(server, tmp_path, "gsm8k", model)
-    gsm = pd.read_csv(tmp_path / f"smoke/labels/gsm8k/{BIG}/labels.csv", keep_default_na=False)
-    refs = {q["query_id"]: q["reference"] for q in read_jsonl(tmp_path / "smoke/data/gsm8k.jsonl")}
+    gsm = pd.read_csv(lay.labels("gsm8k", BIG) / "labels.csv", keep_default_na=False)
+    refs = {q["query_id"]: q["reference"] for q in read_jsonl(lay.data("gsm8k") / "queries.jsonl")}
     assert list(gsm["score"]) == [float(refs[q] == "18") for q in gsm["query_id"]]
 
     # a rerun is answered from the cache
@@ -117,20 +119,20 @@ def test_label_pipeline(server, tmp_path):
     assert again["llm"]["candidate"]["live_calls"] == 0
 
     collected = collect_labels.run(config(server, tmp_path))
-    table = pd.read_csv(tmp_path / "smoke/labels/labels.csv", keep_default_na=False,
+    table = pd.read_csv(lay.collected() / "labels.csv", keep_default_na=False,
                         na_values={"score": [""]})
     assert collected["rows"] == len(table) == 2 * (3 + 5)
     train = table[table["split"] == "train"]
     for dataset, norm in collected["norms"].items():
         sub = train[train["dataset"] == dataset]
         assert (norm["cost_min"], norm["cost_max"]) == (sub["cost"].min(), sub["cost"].max())
-    summary = pd.read_csv(tmp_path / "smoke/labels/summary.csv")
+    summary = pd.read_csv(lay.collected() / "summary.csv")
     syn = summary[summary["dataset"] == "synthetic"].set_index("model")
     big_scores = by_q["score"].dropna()
     assert syn.loc[SMALL, "accuracy"] == 0.0
     assert syn.loc["oracle", "accuracy"] == pytest.approx(big_scores.mean())
     assert syn.loc[BIG, "accuracy"] == pytest.approx(big_scores.mean())
-    assert (tmp_path / "smoke/labels/summary.md").read_text().startswith("| dataset |")
+    assert (lay.collected() / "summary.md").read_text().startswith("| dataset |")
 
 
 def test_candidate_outside_the_pool_is_refused(server, tmp_path):
@@ -139,10 +141,10 @@ def test_candidate_outside_the_pool_is_refused(server, tmp_path):
 
 
 def test_missing_labels_are_named(server, tmp_path):
-    write_synthesis(tmp_path)
+    lay = write_synthesis(server, tmp_path)
     prepare_data.run(config(server, tmp_path, "data.dataset=synthetic"))
     prepare_data.run(config(server, tmp_path, "data.dataset=gsm8k"))
     label(server, tmp_path, "synthetic", BIG)
-    with pytest.raises(TrouterError, match=f"synthetic/{SMALL}/labels.csv: file not found"):
+    with pytest.raises(TrouterError, match=f"synthetic/{SMALL}/[0-9a-f]+/labels.csv: file not"):
         collect_labels.run(config(server, tmp_path))
-    assert not (tmp_path / "smoke/labels/labels.csv").exists()
+    assert not (lay.collected() / "labels.csv").exists()

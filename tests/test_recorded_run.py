@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.data_paths import data_dir
-from tests.workflow_run import ROOT, run_or_fail
+from tests.workflow_run import ROOT, folder, run_or_fail
 
 # Four of the experiment's routers (RouterDC and the authors' TRouter take minutes even here).
 OVERRIDES = ["recorded.limit_per_task={train:30,test:6}", "routing.threads=1",
@@ -28,21 +28,21 @@ def run_dir(tmp_path_factory):
 
 def test_no_synthesis_or_labeling(run_dir):
     assert not (run_dir / "expand_taxonomy").exists() and not (run_dir / "data").exists()
-    imported = json.loads((run_dir / "labels/import.json").read_text())
+    imported = json.loads((folder(run_dir, "import_routing") / "import.json").read_text())
     assert imported["dropped"]["overlap_train_test"] == 119  # counted before sampling
-    pool = json.loads((run_dir / "labels/pool.json").read_text())
+    pool = json.loads((folder(run_dir, "import_routing") / "pool.json").read_text())
     assert len(pool["models"]) == 9 and pool["ordered_by"].startswith("price")
     assert pool["cost_basis"].startswith("ESTIMATED")
     prices = [sum(pool["prices"][m].values()) for m in pool["models"]]
     assert prices == sorted(prices)
-    embed = json.loads((run_dir / "embed_queries/summary.json").read_text())
+    embed = json.loads((folder(run_dir, "embed_queries") / "summary.json").read_text())
     assert embed["taxonomy"].endswith("conf/taxonomies/llmrouter.csv")
     assert embed["task_types"] == 14 and embed["collisions"]["queries"] == 0
 
 
 def test_every_router_and_protocol_is_reported(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
-    pool = json.loads((run_dir / "labels/pool.json").read_text())
+    pool = json.loads((folder(run_dir, "import_routing") / "pool.json").read_text())
     methods = {"oracle", "random", "trouter", "adaptive_llm", "knn", "metric_router",
                *pool["models"]}
     for protocol in ("in_domain", "leave_one_task_out"):
@@ -52,7 +52,7 @@ def test_every_router_and_protocol_is_reported(run_dir):
     # oracle and single models do not depend on the protocol
     refs = utility[utility["method"].isin(["oracle", *pool["models"]])]
     assert refs.groupby("method")["utility_sum"].nunique().max() == 1
-    loto = json.loads((run_dir / "train_router/trouter/leave_one_task_out/summary.json")
+    loto = json.loads((folder(run_dir, "train_router/trouter/leave_one_task_out") / "summary.json")
                       .read_text())
     tested = {f: v["test_queries"] for f, v in loto["folds"].items()}
     assert len(tested) == 10 and set(tested.values()) == {6}  # 10 tasks have test queries

@@ -11,6 +11,8 @@ from tests.test_config import CONF
 from trouter.errors import TrouterError
 from trouter.io import read_json, write_csv
 from trouter.label.answer import LABEL_COLUMNS
+from trouter.layout import Layout
+from trouter.plan import write_point
 from trouter.route.pool import write_pool
 from trouter.stages import assign_tasks, evaluate, report, train_router
 from trouter.stages.embed_queries import save_npz
@@ -20,11 +22,12 @@ NODES = [("nD", "", "domain"), ("nS", "nD", "subcategory"), ("nA", "nS", "diffic
          ("nB", "nS", "difficulty")]
 
 
-def make_run(root, rng, benchmarks=("gsm8k",)):
+def make_run(root, rng, benchmarks=("gsm8k",), extra=()) -> Layout:
     """Synthetic queries of two task types: the big model is needed on nB only; benchmark
-    queries look like one or the other."""
-    run = root / "smoke"
-    write_csv(run / "expand_taxonomy/nodes.csv", pd.DataFrame(
+    queries look like one or the other. Written where the layout of config(root, *extra) reads
+    them."""
+    lay = Layout(config(root, *extra))
+    write_csv(lay.taxonomy() / "nodes.csv", pd.DataFrame(
         [{"id": i, "parent_id": p, "level": lv, "name": i, "definition": "d", "example": "e"}
          for i, p, lv in NODES]), ["id", "parent_id", "level", "name", "definition", "example"])
     centers = {"nA": rng.normal(size=16), "nB": rng.normal(size=16)}
@@ -47,38 +50,49 @@ def make_run(root, rng, benchmarks=("gsm8k",)):
                              "finish_reason": "stop", "prompt_tokens": 10,
                              "completion_tokens": 5, "cost": cost, "currency": "USD-nominal",
                              "latency_s": 0.1, "cached": False, "error": "", "cost_norm": j})
-    write_csv(run / "labels/labels.csv", pd.DataFrame(rows), [*LABEL_COLUMNS, "cost_norm"])
-    write_pool(run / "labels/pool.json", {"models": MODELS, "ordered_by": "price", "prices": None,
-                                          "currency": "USD-nominal", "cost_basis": "made up"})
+    write_csv(lay.collected() / "labels.csv", pd.DataFrame(rows), [*LABEL_COLUMNS, "cost_norm"])
+    write_pool(lay.collected() / "pool.json",
+               {"models": MODELS, "ordered_by": "price", "prices": None,
+                "currency": "USD-nominal", "cost_basis": "made up"})
     ids = sorted(vecs)
-    save_npz(run / "embed_queries/queries.npz", ids=np.array(ids),
+    save_npz(lay.embed() / "queries.npz", ids=np.array(ids),
              vectors=np.stack([vecs[q] for q in ids]).astype(np.float32),
              texts=np.array([f"question {q}" for q in ids]))
     tasks = np.stack([centers["nA"], centers["nB"]])
     tasks /= np.linalg.norm(tasks, axis=1, keepdims=True)
     coarse = tasks.mean(0, keepdims=True)
     coarse /= np.linalg.norm(coarse)
-    save_npz(run / "embed_queries/task_types.npz", ids=np.array(["nA", "nB"]),
+    save_npz(lay.embed() / "task_types.npz", ids=np.array(["nA", "nB"]),
              texts=np.array(["a", "b"]), vectors=tasks.astype(np.float32),
              ancestors=np.array([["nD", "nS"], ["nD", "nS"]]),
              coarse_ids=np.array(["nD", "nS"]), coarse_levels=np.array(["domain", "subcategory"]),
              coarse_vectors=np.concatenate([coarse, coarse]).astype(np.float32))
-    return run
+    return lay
+
+
+def overrides(root, *extra, router="trouter"):
+    """TRouter tuned for the tiny table; like every router.* override of a run, the tuning is
+    part of every router's config (the others ignore it)."""
+    return ["experiment=smoke", f"paths.results_dir={root}", "routing.logger=none",
+            f"router={router}", "routing.routers=[trouter,adaptive_llm]", "routing.star=[]",
+            "++router.max_epochs=60", "++router.lr=0.01", *extra]
 
 
 def config(root, *extra, router="trouter"):
-    tuned = ["router.max_epochs=60", "router.lr=0.01"] if router == "trouter" else []
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=["experiment=smoke", f"paths.results_dir={root}",
-                                             "routing.logger=none", f"router={router}",
-                                             "routing.routers=[trouter,adaptive_llm]",
-                                             "routing.star=[]", *tuned, *extra])
+        return compose("config", overrides=overrides(root, *extra, router=router))
+
+
+def router_dir(root, router, protocol, *extra):
+    """Where train_router wrote this router's outputs."""
+    return Layout(config(root, f"routing.protocol={protocol}", *extra, router=router)).router(
+        router, protocol)
 
 
 def test_routing_stages(tmp_path):
-    run = make_run(tmp_path, np.random.default_rng(0))
+    lay = make_run(tmp_path, np.random.default_rng(0))
     summary = assign_tasks.run(config(tmp_path))
-    assigned = pd.read_csv(run / "assign_tasks/assignments.csv")
+    assigned = pd.read_csv(lay.assign() / "assignments.csv")
     # every real query gets one: train and val are in-domain priors, test the recognition reference
     assert summary["method"] == "nearest" and len(assigned) == 26
     # odd questions were drawn around nA, even ones around nB
@@ -87,7 +101,7 @@ def test_routing_stages(tmp_path):
     for protocol in ("cold_start", "in_domain"):
         s = train_router.run(config(tmp_path, f"routing.protocol={protocol}"))
         assert s["models"] == MODELS and s["folds"]["all"]["epochs"] >= 1
-        folder = run / "train_router/trouter" / protocol
+        folder = router_dir(tmp_path, "trouter", protocol)
         # the grid's tries each in their folder; the chosen one's checkpoint in the summary
         chosen = Path(s["folds"]["all"]["checkpoint"])
         assert chosen.is_file() and chosen.parent.parent == folder / "all"
@@ -104,8 +118,10 @@ def test_routing_stages(tmp_path):
         assert a["folds"]["all"] == {"train_queries": 20 if protocol == "cold_start" else 10,
                                      "val_queries": 6 if protocol == "cold_start" else 4,
                                      "test_queries": 12}
+    write_point(overrides(tmp_path))
     evaluate.run(config(tmp_path))
     report.run(config(tmp_path))
+    run = lay.run
     utility = pd.read_csv(run / "report/utility.csv")
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
     assert list(utility.columns) == ["protocol", "method",
@@ -146,7 +162,8 @@ def test_routing_stages(tmp_path):
 
 
 def test_star_variants_ablations_and_the_paper_table(tmp_path):
-    run = make_run(tmp_path, np.random.default_rng(0), benchmarks=("gsm8k", "squad"))
+    lay = make_run(tmp_path, np.random.default_rng(0), benchmarks=("gsm8k", "squad"))
+    run = lay.run
     routing = ["routing.routers=[trouter,adaptive_llm,metric_router,trouter_domain,knn]",
                "routing.star=[metric_router]", "routing.protocols=[cold_start]"]
     assign_tasks.run(config(tmp_path, *routing))
@@ -161,11 +178,13 @@ def test_star_variants_ablations_and_the_paper_table(tmp_path):
     assert all(f["train_queries"] == 10 and f["test_queries"] == 12
                for f in star["folds"].values())
     assert star["folds"]["gsm8k"]["selection"]["chosen_on"] == "validation loss"
-    domain = read_json(run / "train_router/trouter_domain/cold_start/summary.json")
+    domain = read_json(router_dir(tmp_path, "trouter_domain", "cold_start", *routing)
+                       / "summary.json")
     assert domain["task_level"] == "domain" and domain["task_types"] == 1
     with pytest.raises(TrouterError, match="no star variant"):
         train_router.run(config(tmp_path, *routing, "routing.protocol=cold_start",
                                 "routing.variant=star", router="trouter"))
+    write_point(overrides(tmp_path, *routing))
     evaluate.run(config(tmp_path, *routing))
     shares = pd.read_csv(run / "evaluate/shares.csv")
     assert set(shares["method"]) == {"oracle", "random", "trouter", "adaptive_llm", "knn",
@@ -199,14 +218,14 @@ def test_star_variants_ablations_and_the_paper_table(tmp_path):
 
 
 def test_the_authors_architecture_trains(tmp_path):
-    run = make_run(tmp_path, np.random.default_rng(0))
+    make_run(tmp_path, np.random.default_rng(0))
     assign_tasks.run(config(tmp_path))
     s = train_router.run(config(tmp_path, "routing.protocol=cold_start", router="trouter_paper"))
     # branches 16->256->16, matcher 32->256->256->1, 2 x 2 heads 16->256->256->1 (16-dim here)
     assert s["folds"]["all"]["parameters"] == 2 * (16 * 256 + 256 + 256 * 16 + 16) + \
         (32 * 256 + 256) + (256 * 256 + 256) + 257 + \
         4 * (16 * 256 + 256 + 256 * 256 + 256 + 257)
-    pred = pd.read_csv(run / "train_router/trouter_paper/cold_start/estimates.csv")
+    pred = pd.read_csv(router_dir(tmp_path, "trouter_paper", "cold_start") / "estimates.csv")
     assert pred["r_hat"].between(0, 1).all() and pred["c_hat"].between(0, 1).all()  # sigmoid
 
 
@@ -227,13 +246,13 @@ def test_llm_labeller_with_fallback(tmp_path):
             return Reply(content="It is hard to say.")
         return Reply(content='{"task": 2}')  # always nB
 
-    run = make_run(tmp_path, np.random.default_rng(0))
     with ScriptedServer(responder=backend) as srv:
-        summary = assign_tasks.run(config(tmp_path, "routing.task_prior=llm", "judge.local=null",
-                                          f"judge.base_url={srv.base_url}"))
+        extra = ("routing.task_prior=llm", "judge.local=null", f"judge.base_url={srv.base_url}")
+        lay = make_run(tmp_path, np.random.default_rng(0), extra=extra)
+        summary = assign_tasks.run(config(tmp_path, *extra))
         listing = srv.requests[0]["messages"][0]["content"]
     assert "1. " in listing and "2. " in listing  # the numbered task types
-    table = pd.read_csv(run / "assign_tasks/assignments.csv").set_index("query_id")
+    table = pd.read_csv(lay.assign() / "assignments.csv").set_index("query_id")
     fallback = table.loc["gsm8k-train-3"]
     assert fallback["method"].startswith("nearest (") and fallback["node_id"] == "nA"
     others = table.drop(index="gsm8k-train-3")

@@ -11,6 +11,7 @@ from tests.scripted_server import Reply, ScriptedServer
 from tests.test_config import CONF
 from trouter.errors import TrouterError
 from trouter.io import read_jsonl
+from trouter.layout import Layout
 from trouter.stages import dedup_qa, expand_taxonomy, generate_qa
 
 QUESTIONS = [
@@ -63,22 +64,22 @@ def test_three_stages(cfg, tmp_path):
     summary = expand_taxonomy.run(cfg)
     assert summary["nodes_per_level"] == {"domain": 2, "subcategory": 4, "difficulty": 8}
     assert summary["unstable"] == [] and summary["failed_rounds"] == 0
-    nodes = pd.read_csv(tmp_path / "smoke/expand_taxonomy/nodes.csv", keep_default_na=False)
+    nodes = pd.read_csv(Layout(cfg).taxonomy() / "nodes.csv", keep_default_na=False)
     assert list(nodes.loc[nodes["level"] == "domain", "name"]) == ["Mathematics", "Translation"]
-    rounds = read_jsonl(tmp_path / "smoke/expand_taxonomy/rounds.jsonl")
+    rounds = read_jsonl(Layout(cfg).taxonomy() / "rounds.jsonl")
     # propose + 2 unchanged reviews for the domain step and each of the 6 expansions
     assert len(rounds) == 7 * 3
 
     gen = generate_qa.run(cfg)
     assert gen["nodes_short_of_target"] == []
-    report = pd.read_csv(tmp_path / "smoke/generate_qa/report.csv")
+    report = pd.read_csv(Layout(cfg).qa() / "report.csv")
     # 3 per call with one duplicate in the first call: 2 + 3 accepted after two calls
     assert (report["calls"] == 2).all() and (report["accepted"] == 4).all()
     assert (report["generated"] == 6).all()
 
     dd = dedup_qa.run(cfg)
     assert dd["accepted"] == 8 * 4 and dd["dropped"] == 8 * 2
-    dropped = pd.read_csv(tmp_path / "smoke/dedup_qa/dropped.csv", keep_default_na=False)
+    dropped = pd.read_csv(Layout(cfg).dedup() / "dropped.csv", keep_default_na=False)
     assert sorted(dropped["reason"].unique()) == ["near_duplicate", "surplus"]
     near = dropped[dropped["reason"] == "near_duplicate"]
     assert (near["max_sim"].astype(float) > 0.9).all() and len(near) == 8
@@ -93,7 +94,7 @@ def test_without_the_quality_evaluator_the_proposal_stands(cfg, tmp_path):
     summary = expand_taxonomy.run(cfg)
     assert summary["evaluator"] is False and summary["unstable"] == []
     assert summary["nodes_per_level"] == {"domain": 2, "subcategory": 4, "difficulty": 8}
-    rounds = read_jsonl(tmp_path / "smoke/expand_taxonomy/rounds.jsonl")
+    rounds = read_jsonl(Layout(cfg).taxonomy() / "rounds.jsonl")
     assert {r["step"] for r in rounds} == {"propose"} and len(rounds) == 7
     cfg.taxonomy.evaluator = "no"
     with pytest.raises(TrouterError, match="taxonomy.evaluator='no'"):
@@ -116,8 +117,8 @@ def test_unusable_replies_fail_loudly(tmp_path):
             f"+synthesizer.base_url={srv.base_url}"])
         with pytest.raises(TrouterError, match="no difficulty-level node"):
             expand_taxonomy.run(cfg)
-    summary_missing = not (tmp_path / "smoke/expand_taxonomy/nodes.csv").exists()
-    rounds = (tmp_path / "smoke/expand_taxonomy/rounds.jsonl").read_text()
+    summary_missing = not (Layout(cfg).taxonomy() / "nodes.csv").exists()
+    rounds = (Layout(cfg).taxonomy() / "rounds.jsonl").read_text()
     assert summary_missing and '"failed": true' in rounds
 
 
@@ -126,10 +127,10 @@ def test_dedup_rejects_rows_of_unknown_nodes(cfg, tmp_path):
 
     expand_taxonomy.run(cfg)
     generate_qa.run(cfg)
-    path = tmp_path / "smoke/generate_qa/generated.jsonl"
+    path = Layout(cfg).qa() / "generated.jsonl"
     rows = read_jsonl(path)
     rows[1]["node_id"] = "nBOGUS"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(DataError, match=r"generated.jsonl:2: node_id 'nBOGUS'"):
         dedup_qa.run(cfg)
-    assert not (tmp_path / "smoke/dedup_qa/qa.csv").exists()
+    assert not (Layout(cfg).dedup() / "qa.csv").exists()

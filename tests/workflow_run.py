@@ -1,5 +1,6 @@
 """Running the Snakemake workflow from tests, in a subprocess with the test's Python."""
 
+import json
 import os
 import subprocess
 import sys
@@ -29,3 +30,9 @@ def run_or_fail(experiment: str, results_dir: Path, *extra: str, **kw) -> Path:
                          if p.is_file())
         pytest.fail(f"snakemake failed:\n{proc.stderr[-3000:]}\n{logs}")
     return out
+
+
+def folder(run_dir: Path, label: str) -> Path:
+    """A keyed folder a run used, from its manifest: 'expand_taxonomy', 'data/gsm8k',
+    'labels/gsm8k/<model>', 'collect_labels', 'train_router/trouter/cold_start', ..."""
+    return Path(json.loads((run_dir / "point.json").read_text())["folders"][label]["dir"])

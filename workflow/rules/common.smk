@@ -1,141 +1,148 @@
-# Helpers shared by the rules: run folder and the Hydra overrides of every stage.
+# The plans of this invocation (one run, or every point of a sweep) and the helpers the rules
+# share. Every path comes from trouter.layout; work shared between points is one job.
+import json
+import re
 import shlex
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from trouter import layout as L
+from trouter.plan import plans
 
-from trouter.route.protocols import routed_methods, star_name
+PLANS = plans(config["experiment"], config["results_dir"], list(config["overrides"]),
+              name=config.get("name") or "", sweep=config.get("sweep") or "",
+              multirun=list(config.get("multirun") or []))
+SWEEP = bool(config.get("sweep"))
+STORE = str(PLANS[0].layout.store)
+RECORDED = PLANS[0].layout.recorded
+if any(p.layout.recorded != RECORDED for p in PLANS):
+    raise ValueError("a sweep cannot mix recorded and live points")
 
-
-def experiment_conf_exists(name):
-    return Path("conf", "experiment", f"{name}.yaml").is_file()
-
-
-if not experiment_conf_exists(config["experiment"]):
-    raise ValueError(
-        f"workflow/config.yaml: experiment={config['experiment']!r} has no "
-        f"conf/experiment/{config['experiment']}.yaml"
-    )
-
-RUN_NAME = config.get("name") or config["experiment"]
-RUN_DIR = f"{config['results_dir']}/{RUN_NAME}"
-
-
-def run_path(*parts):
-    return str(Path(RUN_DIR, *parts))
-
-
-def hydra_overrides():
-    """Overrides for every entry point, quoted for the shell."""
-    args = [
-        f"experiment={config['experiment']}",
-        f"name={RUN_NAME}",
-        f"paths.results_dir={config['results_dir']}",
-        *config["overrides"],
-    ]
-    return " ".join(shlex.quote(a) for a in args)
-
-
-def hydra_config():
-    """The composed Hydra config of this run: the one source of the pool and the datasets."""
-    args = [f"experiment={config['experiment']}", *config["overrides"]]
-    with initialize_config_dir(config_dir=str(Path("conf").resolve()), version_base="1.3"):
-        return compose(config_name="config", overrides=args)
-
-
-HCFG = hydra_config()
-# A recorded run imports routing outcomes instead of synthesising and labeling.
-RECORDED = HCFG.recorded is not None
-CANDIDATES = [] if RECORDED else list(HCFG.pool.candidates)
-DATASETS = [] if RECORDED else ["synthetic", *HCFG.data.benchmarks]
-ROUTERS = list(HCFG.routing.routers)
-STAR = list(HCFG.routing.star)
-PROTOCOLS = list(HCFG.routing.protocols)
-for _key in CANDIDATES:
-    if not Path("conf", "model", f"{_key}.yaml").is_file():
-        raise ValueError(f"pool.candidates: {_key!r} has no model card conf/model/{_key}.yaml")
-for _key in ROUTERS + STAR:
-    if not Path("conf", "router", f"{_key}.yaml").is_file():
-        raise ValueError(f"routing.routers/star: {_key!r} has no config conf/router/{_key}.yaml")
-for _key in PROTOCOLS:
-    if _key not in ("cold_start", "in_domain", "leave_one_task_out"):
-        raise ValueError(f"routing.protocols: unknown protocol {_key!r}")
+# folder of a keyed stage -> (the first plan that uses it, its router job or None)
+OWNER = {}
+for _plan in PLANS:
+    for _folder, _ in _plan.folders().values():
+        OWNER.setdefault(str(_folder), (_plan, None))
+    for _job in _plan.routers:
+        OWNER[str(_job.folder)] = (_plan, _job)
+RUNS = {str(p.layout.run): p for p in PLANS}
 
 
 wildcard_constraints:
+    key=L.KEY_PATTERN,
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_.-]+",
     router="[A-Za-z0-9_]+",
     protocol="cold_start|in_domain|leave_one_task_out",
+    run="|".join(re.escape(r) for r in RUNS),
 
 
-def synthesis_outputs():
-    if RECORDED:
-        return []
-    return [
-        run_path("expand_taxonomy", "nodes.csv"),
-        run_path("dedup_qa", "qa.csv"),
-    ]
+def check_budget_before_start():
+    """Refuse to start when the estimated cost exceeds the config's budget (trouter estimate)."""
+    if PLANS[0].cfg.budget:
+        from trouter.estimate import check_budget, estimate
+
+        check_budget(estimate(PLANS, PLANS[0].cfg.estimate), PLANS[0].cfg.budget)
+
+
+def keyed(stage, *parts):
+    """A keyed stage's output pattern: <store>/<stage>/<parts...>/{key}/<file>."""
+    return str(Path(STORE, stage, *parts, "{key}"))
+
+
+def owner(stage, wildcards, *parts):
+    """The plan (and router job) whose settings a keyed folder holds."""
+    folder = str(Path(STORE, stage, *parts, wildcards.key))
+    if folder not in OWNER:
+        raise ValueError(f"{folder}: no point of this run uses it")
+    return OWNER[folder]
+
+
+def quoted(args):
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def stage_args(stage, *parts):
+    """The Hydra overrides of the job that fills a keyed folder: its owner's."""
+
+    def args(wildcards):
+        plan, job = owner(stage, wildcards, *[getattr(wildcards, p) for p in parts])
+        return quoted(plan.overrides + (job.overrides() if job else []))
+
+    return args
+
+
+def plan_of(wildcards):
+    return RUNS[wildcards.run]
+
+
+def labels_of(plan):
+    """The label table (collected or imported) a plan's routing stages read."""
+    return plan.layout.collected() / L.LABELS
 
 
 def prepare_inputs(wildcards):
     """The synthetic dataset is built from the synthesis outputs; benchmarks need nothing."""
-    return synthesis_outputs() if wildcards.dataset == "synthetic" else []
+    if wildcards.dataset != "synthetic":
+        return []
+    lay = owner("data", wildcards, wildcards.dataset)[0].layout
+    return [lay.dedup() / L.QA, lay.taxonomy() / L.NODES]
 
 
-def label_outputs():
-    return [
-        run_path("labels", d, m, "labels.csv") for d in DATASETS for m in CANDIDATES
-    ]
+def label_inputs(wildcards):
+    lay = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0].layout
+    return lay.data(wildcards.dataset) / L.QUERIES_JSONL
+
+
+def collected_inputs(wildcards):
+    lay = owner("collect_labels", wildcards)[0].layout
+    return [lay.labels(d, m) / L.LABELS for d in lay.datasets() for m in lay.candidates()]
+
+
+def embed_inputs(wildcards):
+    """The labels, the query records and the task types (none for recorded data without a
+    taxonomy file)."""
+    plan = owner("embed_queries", wildcards)[0]
+    lay = plan.layout
+    tasks = [] if lay.recorded and not plan.cfg.routing.taxonomy else [lay.taxonomy_nodes()]
+    return [labels_of(plan), *lay.query_files(), *tasks]
+
+
+def assign_inputs(wildcards):
+    plan = owner("assign_tasks", wildcards)[0]
+    embed = plan.layout.embed()
+    return [labels_of(plan), embed / L.QUERIES_NPZ, embed / L.TASKS_NPZ]
+
+
+def router_inputs(wildcards):
+    plan = owner("train_router", wildcards, wildcards.router, wildcards.protocol)[0]
+    embed = plan.layout.embed()
+    return [labels_of(plan), embed / L.QUERIES_NPZ, embed / L.TASKS_NPZ,
+            plan.layout.assign() / L.ASSIGNMENTS]
+
+
+def evaluate_inputs(wildcards):
+    plan = plan_of(wildcards)
+    return [labels_of(plan), f"{wildcards.run}/{L.MANIFEST}",
+            *[j.folder / L.PREDICTIONS for j in plan.routers]]
+
+
+def synthesis_outputs():
+    return [] if RECORDED else [str(p.layout.dedup() / L.QA) for p in PLANS]
 
 
 def labeling_outputs():
-    return [run_path("labels", f) for f in ("summary.csv", "pool.json")]
-
-
-def labels_table():
-    """The collected (or imported) label table every routing stage reads."""
-    return run_path("labels", "labels.csv")
-
-
-def query_files():
-    """The query records embed_queries reads."""
-    if RECORDED:
-        return [run_path("labels", "queries.jsonl")]
-    return [run_path("data", f"{d}.jsonl") for d in DATASETS]
-
-
-def taxonomy_nodes():
-    """Task types: routing.taxonomy when given, else this run's taxonomy."""
-    return HCFG.routing.taxonomy or run_path("expand_taxonomy", "nodes.csv")
-
-
-def router_jobs():
-    """(method, protocol) of every train_router job: each router under each protocol, and the
-    star variants under cold_start."""
-    return [(m, p) for p in PROTOCOLS for m in routed_methods(HCFG.routing, p)]
-
-
-def router_args(wildcards):
-    """The train_router overrides of a method: its router config, and variant star for a star
-    variant."""
-    for r in STAR:
-        if wildcards.router == star_name(r):
-            return f"router={r} routing.variant=star"
-    return f"router={wildcards.router}"
-
-
-def router_predictions():
-    return [run_path("train_router", m, p, "predictions.csv") for m, p in router_jobs()]
-
-
-def router_summaries():
-    return [run_path("train_router", m, p, "summary.json") for m, p in router_jobs()]
+    return [str(p.layout.collected() / L.LABEL_SUMMARY) for p in PLANS]
 
 
 def report_outputs():
-    """Every file of the report, so that a run folder from an older version is brought up to
-    date (a missing file makes its job run again)."""
-    files = ["utility.csv", "utility_per_benchmark.csv", "aiq.csv", "task_recognition.csv",
-             "table.md", "cost_quality.png"]
-    return [run_path("report", f) for f in files]
+    """Every point's report and provenance (a missing file makes its job run again), and the
+    sweep's comparison."""
+    out = [str(Path(run, "report", f)) for run in RUNS for f in L.REPORT_FILES]
+    out += [str(Path(run, L.PROVENANCE)) for run in RUNS]
+    if SWEEP:
+        out += [str(Path(STORE, "compare", f)) for f in COMPARE_FILES]
+    return out
+
+
+COMPARE_FILES = ["points.csv", "utility.csv", "curves.csv", "table.md", "synthesizers.png",
+                 "curves.png"]

@@ -2,16 +2,22 @@
 # and costed; then one long table, the cost constants and a per-dataset summary.
 
 
+# Jobs that read a few files and write a table run where Snakemake runs, not on a cluster node.
+localrules:
+    prepare_data,
+    collect_labels,
+
+
 rule prepare_data:
     input:
         prepare_inputs,
     output:
-        queries=run_path("data", "{dataset}.jsonl"),
-        summary=run_path("data", "{dataset}.summary.json"),
+        queries=f"{keyed('data', '{dataset}')}/{L.QUERIES_JSONL}",
+        summary=f"{keyed('data', '{dataset}')}/{L.SUMMARY}",
     log:
-        run_path("data", "{dataset}.log"),
+        f"{keyed('data', '{dataset}')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("data", "dataset"),
     threads: 1
     conda:
         "../../environment.yml"
@@ -22,14 +28,14 @@ rule prepare_data:
 
 rule label_candidates:
     input:
-        queries=rules.prepare_data.output.queries,
+        queries=label_inputs,
     output:
-        labels=run_path("labels", "{dataset}", "{model}", "labels.csv"),
-        summary=run_path("labels", "{dataset}", "{model}", "summary.json"),
+        labels=f"{keyed('labels', '{dataset}', '{model}')}/{L.LABELS}",
+        summary=f"{keyed('labels', '{dataset}', '{model}')}/{L.SUMMARY}",
     log:
-        run_path("labels", "{dataset}", "{model}", "log.txt"),
+        f"{keyed('labels', '{dataset}', '{model}')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("labels", "dataset", "model"),
     resources:
         llm_server=1,
     threads: 2
@@ -42,17 +48,17 @@ rule label_candidates:
 
 rule collect_labels:
     input:
-        labels=label_outputs(),
+        labels=collected_inputs,
     output:
-        labels=run_path("labels", "labels.csv"),
-        norms=run_path("labels", "cost_norm.json"),
-        pool=run_path("labels", "pool.json"),
-        summary=run_path("labels", "summary.csv"),
-        table=run_path("labels", "summary.md"),
+        labels=f"{keyed('collect_labels')}/{L.LABELS}",
+        norms=f"{keyed('collect_labels')}/{L.COST_NORM}",
+        pool=f"{keyed('collect_labels')}/{L.POOL}",
+        summary=f"{keyed('collect_labels')}/{L.LABEL_SUMMARY}",
+        table=f"{keyed('collect_labels')}/{L.LABEL_TABLE}",
     log:
-        run_path("labels", "collect_labels.log"),
+        f"{keyed('collect_labels')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("collect_labels"),
     threads: 1
     conda:
         "../../environment.yml"

@@ -1,19 +1,24 @@
 # Recorded routing outcomes: one import instead of synthesis and labeling.
 
 
+# Jobs that read a few files and write a table run where Snakemake runs, not on a cluster node.
+localrules:
+    import_routing,
+
+
 rule import_routing:
     output:
-        labels=run_path("labels", "labels.csv"),
-        queries=run_path("labels", "queries.jsonl"),
-        pool=run_path("labels", "pool.json"),
-        norms=run_path("labels", "cost_norm.json"),
-        summary=run_path("labels", "summary.csv"),
-        table=run_path("labels", "summary.md"),
-        details=run_path("labels", "import.json"),
+        labels=f"{keyed('import_routing')}/{L.LABELS}",
+        queries=f"{keyed('import_routing')}/{L.QUERIES_JSONL}",
+        pool=f"{keyed('import_routing')}/{L.POOL}",
+        norms=f"{keyed('import_routing')}/{L.COST_NORM}",
+        summary=f"{keyed('import_routing')}/{L.LABEL_SUMMARY}",
+        table=f"{keyed('import_routing')}/{L.LABEL_TABLE}",
+        details=f"{keyed('import_routing')}/{L.IMPORT}",
     log:
-        run_path("labels", "import_routing.log"),
+        f"{keyed('import_routing')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("import_routing"),
     threads: 1
     conda:
         "../../environment.yml"

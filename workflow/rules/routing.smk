@@ -1,20 +1,25 @@
-# Routing: embeddings once, every router per protocol, every method evaluated, the report.
+# Routing: embeddings once, every router per protocol, every method evaluated, the report; in a
+# sweep, the comparison of its points.
+
+
+# Jobs that read a few files and write a table run where Snakemake runs, not on a cluster node.
+localrules:
+    plan,
+    evaluate,
+    report,
+    compare,
 
 
 rule embed_queries:
     input:
-        labels=labels_table(),
-        data=query_files(),
-        nodes=taxonomy_nodes(),
+        embed_inputs,
     output:
-        queries=run_path("embed_queries", "queries.npz"),
-        tasks=run_path("embed_queries", "task_types.npz"),
+        queries=f"{keyed('embed_queries')}/{L.QUERIES_NPZ}",
+        tasks=f"{keyed('embed_queries')}/{L.TASKS_NPZ}",
     log:
-        run_path("embed_queries", "log.txt"),
+        f"{keyed('embed_queries')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
-        # The files' layout: a run folder written by an older layout is embedded again.
-        layout="queries: ids, vectors, texts; task types: every level",
+        overrides=stage_args("embed_queries"),
     threads: 2
     conda:
         "../../environment.yml"
@@ -24,16 +29,14 @@ rule embed_queries:
 
 rule assign_tasks:
     input:
-        labels=labels_table(),
-        queries=rules.embed_queries.output.queries,
-        tasks=rules.embed_queries.output.tasks,
+        assign_inputs,
     output:
-        assignments=run_path("assign_tasks", "assignments.csv"),
-        summary=run_path("assign_tasks", "summary.json"),
+        assignments=f"{keyed('assign_tasks')}/{L.ASSIGNMENTS}",
+        summary=f"{keyed('assign_tasks')}/{L.SUMMARY}",
     log:
-        run_path("assign_tasks", "log.txt"),
+        f"{keyed('assign_tasks')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("assign_tasks"),
     resources:
         llm_server=1,
     threads: 2
@@ -45,45 +48,49 @@ rule assign_tasks:
 
 rule train_router:
     input:
-        labels=labels_table(),
-        queries=rules.embed_queries.output.queries,
-        tasks=rules.embed_queries.output.tasks,
-        assignments=rules.assign_tasks.output.assignments,
+        router_inputs,
     output:
-        predictions=run_path("train_router", "{router}", "{protocol}", "predictions.csv"),
-        summary=run_path("train_router", "{router}", "{protocol}", "summary.json"),
+        predictions=f"{keyed('train_router', '{router}', '{protocol}')}/{L.PREDICTIONS}",
+        summary=f"{keyed('train_router', '{router}', '{protocol}')}/{L.SUMMARY}",
     log:
-        run_path("train_router", "{router}", "{protocol}", "log.txt"),
+        f"{keyed('train_router', '{router}', '{protocol}')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
-        router=router_args,
+        overrides=stage_args("train_router", "router", "protocol"),
     threads: 2
     resources:
         llm_server=lambda wildcards: int(wildcards.router == "prompt_llm"),
     conda:
         "../../environment.yml"
     shell:
-        "python -m trouter.cli.train_router {params.overrides}"
-        " {params.router} routing.protocol={wildcards.protocol} > {log} 2>&1"
+        "python -m trouter.cli.train_router {params.overrides} > {log} 2>&1"
+
+
+rule plan:
+    output:
+        config=f"{{run}}/{L.CONFIG}",
+        manifest=f"{{run}}/{L.MANIFEST}",
+    params:
+        overrides=lambda wc: quoted(plan_of(wc).overrides),
+        # A point whose plan changed (settings, folders) is planned and evaluated again.
+        digest=lambda wc: L.digest(plan_of(wc).manifest()),
+    log:
+        "{run}/plan.log",
+    threads: 1
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.plan {params.overrides} > {log} 2>&1"
 
 
 rule evaluate:
     input:
-        labels=labels_table(),
-        predictions=router_predictions(),
+        evaluate_inputs,
     output:
-        choices=run_path("evaluate", "choices.csv"),
-        utility=run_path("evaluate", "utility.csv"),
-        per_benchmark=run_path("evaluate", "utility_per_benchmark.csv"),
-        points=run_path("evaluate", "points.csv"),
-        comparisons=run_path("evaluate", "comparisons.csv"),
-        gap=run_path("evaluate", "gap.csv"),
-        aiq=run_path("evaluate", "aiq.csv"),
-        shares=run_path("evaluate", "shares.csv"),
+        [f"{{run}}/evaluate/{f}" for f in L.EVALUATE_FILES],
     log:
-        run_path("evaluate", "log.txt"),
+        f"{{run}}/evaluate/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=lambda wc: quoted(plan_of(wc).overrides),
     threads: 1
     conda:
         "../../environment.yml"
@@ -93,27 +100,35 @@ rule evaluate:
 
 rule report:
     input:
-        utility=rules.evaluate.output.utility,
-        per_benchmark=rules.evaluate.output.per_benchmark,
-        points=rules.evaluate.output.points,
-        comparisons=rules.evaluate.output.comparisons,
-        gap=rules.evaluate.output.gap,
-        aiq=rules.evaluate.output.aiq,
-        shares=rules.evaluate.output.shares,
-        router_summaries=router_summaries(),
+        lambda wc: [f"{wc.run}/evaluate/{f}" for f in L.EVALUATE_FILES]
+        + [j.folder / L.SUMMARY for j in plan_of(wc).routers],
     output:
-        utility=run_path("report", "utility.csv"),
-        per_benchmark=run_path("report", "utility_per_benchmark.csv"),
-        table=run_path("report", "table.md"),
-        aiq=run_path("report", "aiq.csv"),
-        recognition=run_path("report", "task_recognition.csv"),
-        plot=run_path("report", "cost_quality.png"),
+        [f"{{run}}/report/{f}" for f in L.REPORT_FILES],
+        provenance=f"{{run}}/{L.PROVENANCE}",
     log:
-        run_path("report", "log.txt"),
+        f"{{run}}/report/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=lambda wc: quoted(plan_of(wc).overrides),
     threads: 1
     conda:
         "../../environment.yml"
     shell:
         "python -m trouter.cli.report {params.overrides} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        utility=[f"{run}/report/utility.csv" for run in RUNS],
+        provenance=[f"{run}/{L.PROVENANCE}" for run in RUNS],
+    output:
+        [f"{STORE}/compare/{f}" for f in COMPARE_FILES],
+    log:
+        f"{STORE}/compare/{L.LOG}",
+    params:
+        store=lambda wildcards, output: Path(output[0]).parent.parent,
+        runs=lambda wildcards, input: quoted([str(Path(f).parent) for f in input.provenance]),
+    threads: 1
+    conda:
+        "../../environment.yml"
+    shell:
+        "python -m trouter.cli.compare {params.store} {params.runs} > {log} 2>&1"

@@ -1,17 +1,17 @@
-# Synthesis: taxonomy expansion -> QA generation -> dedup.
+# Synthesis: taxonomy expansion -> QA generation -> dedup, each in a keyed folder (trouter.layout).
 # Every rule runs in the one project environment (environment.yml, or the .venv of `make`).
 
 
 rule expand_taxonomy:
     output:
-        taxonomy=run_path("expand_taxonomy", "taxonomy.json"),
-        nodes=run_path("expand_taxonomy", "nodes.csv"),
-        rounds=run_path("expand_taxonomy", "rounds.jsonl"),
-        summary=run_path("expand_taxonomy", "summary.json"),
+        taxonomy=f"{keyed('expand_taxonomy')}/{L.TAXONOMY}",
+        nodes=f"{keyed('expand_taxonomy')}/{L.NODES}",
+        rounds=f"{keyed('expand_taxonomy')}/{L.ROUNDS}",
+        summary=f"{keyed('expand_taxonomy')}/{L.SUMMARY}",
     log:
-        run_path("expand_taxonomy", "log.txt"),
+        f"{keyed('expand_taxonomy')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("expand_taxonomy"),
     resources:
         llm_server=1,
     threads: 2
@@ -23,15 +23,15 @@ rule expand_taxonomy:
 
 rule generate_qa:
     input:
-        nodes=rules.expand_taxonomy.output.nodes,
+        nodes=lambda wc: owner("generate_qa", wc)[0].layout.taxonomy() / L.NODES,
     output:
-        generated=run_path("generate_qa", "generated.jsonl"),
-        report=run_path("generate_qa", "report.csv"),
-        summary=run_path("generate_qa", "summary.json"),
+        generated=f"{keyed('generate_qa')}/{L.GENERATED}",
+        report=f"{keyed('generate_qa')}/{L.QA_REPORT}",
+        summary=f"{keyed('generate_qa')}/{L.SUMMARY}",
     log:
-        run_path("generate_qa", "log.txt"),
+        f"{keyed('generate_qa')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("generate_qa"),
     resources:
         llm_server=1,
     threads: 2
@@ -43,16 +43,16 @@ rule generate_qa:
 
 rule dedup_qa:
     input:
-        generated=rules.generate_qa.output.generated,
-        nodes=rules.expand_taxonomy.output.nodes,
+        generated=lambda wc: owner("dedup_qa", wc)[0].layout.qa() / L.GENERATED,
+        nodes=lambda wc: owner("dedup_qa", wc)[0].layout.taxonomy() / L.NODES,
     output:
-        qa=run_path("dedup_qa", "qa.csv"),
-        dropped=run_path("dedup_qa", "dropped.csv"),
-        summary=run_path("dedup_qa", "summary.json"),
+        qa=f"{keyed('dedup_qa')}/{L.QA}",
+        dropped=f"{keyed('dedup_qa')}/{L.DROPPED}",
+        summary=f"{keyed('dedup_qa')}/{L.SUMMARY}",
     log:
-        run_path("dedup_qa", "log.txt"),
+        f"{keyed('dedup_qa')}/{L.LOG}",
     params:
-        overrides=hydra_overrides(),
+        overrides=stage_args("dedup_qa"),
     threads: 1
     conda:
         "../../environment.yml"

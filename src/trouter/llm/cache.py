@@ -1,12 +1,24 @@
-"""Persistent request cache: a rerun makes no repeated calls and a killed job resumes."""
+"""Persistent request cache: a rerun makes no repeated calls and a killed job resumes.
+
+One file per reply, `<dir>/replies/<key[:2]>/<key>.json`, written to a unique temporary name and
+renamed into place. A rename is atomic on local and network filesystems (NFS, Lustre, GPFS) and
+needs no lock, so jobs on different nodes of a cluster can read and fill one cache at once: a
+reader sees a whole reply or none, and two writers of one key write the same reply. (SQLite's
+locking does not work on network filesystems.) A cache of the earlier single-file format
+(`llm.sqlite` in the same folder) is read into this layout once."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
+
+LEGACY = "llm.sqlite"
 
 
 def request_key(model: str, messages: list[dict], params: dict) -> str:
@@ -17,31 +29,50 @@ def request_key(model: str, messages: list[dict], params: dict) -> str:
 
 
 class RequestCache:
-    """SQLite key-value store of successful replies; safe across threads and processes."""
+    """Key-value store of successful replies; safe across threads, processes and nodes."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, value TEXT)")
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.replies = self.folder / "replies"
+        self.replies.mkdir(parents=True, exist_ok=True)
+        self._tag = f"{socket.gethostname()}.{os.getpid()}.{threading.get_ident()}"
+        self._import_legacy()
+
+    def _path(self, key: str) -> Path:
+        return self.replies / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM replies WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
 
     def put(self, key: str, value: dict) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)",
-                             (key, json.dumps(value, ensure_ascii=False)))
+        path = self._path(key)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.parent / f".{key}.{self._tag}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+        return sum(1 for _ in self.replies.glob("*/*.json"))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Nothing stays open between calls."""
+
+    def _import_legacy(self) -> None:
+        """Copy the replies of an `llm.sqlite` cache once (marked by replies/.imported)."""
+        legacy, mark = self.folder / LEGACY, self.replies / ".imported"
+        if not legacy.is_file() or mark.exists():
+            return
+        db = sqlite3.connect(f"file:{legacy}?mode=ro", uri=True, timeout=60)
+        try:
+            for key, value in db.execute("SELECT key, value FROM replies"):
+                if not self._path(key).exists():
+                    self.put(key, json.loads(value))
+        finally:
+            db.close()
+        mark.write_text("imported from llm.sqlite\n")

@@ -23,10 +23,10 @@ class LLMSession:
     exit, on error and on Ctrl-C.
     """
 
-    def __init__(self, roles: dict[str, ModelCard], *, cache_path: Path, models_dir: Path,
+    def __init__(self, roles: dict[str, ModelCard], *, cache_dir: Path, models_dir: Path,
                  out_dir: Path, retry: RetryPolicy = DEFAULT_RETRY, server_threads: int = 2):
         self.roles = roles
-        self.cache_path = Path(cache_path)
+        self.cache_dir = Path(cache_dir)
         self.models_dir = Path(models_dir)
         self.out_dir = Path(out_dir)
         self.retry = retry
@@ -40,7 +40,7 @@ class LLMSession:
 
     def __enter__(self) -> LLMSession:
         try:
-            cache = self._files.enter_context(closing(RequestCache(self.cache_path)))
+            cache = self._files.enter_context(closing(RequestCache(self.cache_dir)))
             records = self._files.enter_context(
                 closing(JsonlAppender(self.out_dir / "calls.jsonl")))
             for role, card in self.roles.items():

@@ -233,3 +233,17 @@ def pareto_plot(points: pd.DataFrame, models: list[str], path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)
+
+
+def frame_markdown(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A table as Markdown; floats with `digits` decimals, NaN as an empty cell."""
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return "" if pd.isna(v) else f"{v:.{digits}f}"
+        return str(v)
+
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(cell(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])

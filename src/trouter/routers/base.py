@@ -49,6 +49,7 @@ class RouterContext:
     run_name: str  # for loggers: <experiment>-<router>-<protocol>-<fold>
     logger: str = "none"  # routing.logger: wandb or none
     wandb_project: str = "trouter"
+    wandb_group: str | None = None  # routing.wandb_group (a sweep's name)
     pool: dict = field(default_factory=dict)  # labels/pool.json: prices, descriptions, ...
     # roles -> an open LLMSession context (stages.common.open_session), for routers that ask LLMs
     open_llm: Callable | None = None

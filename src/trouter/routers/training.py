@@ -26,7 +26,7 @@ def loggers(ctx: RouterContext) -> list:
     if ctx.logger == "wandb":
         offline = os.environ.get("WANDB_MODE", "offline") != "online"
         out.append(WandbLogger(project=ctx.wandb_project, save_dir=str(ctx.out_dir),
-                               name=ctx.run_name, offline=offline,
+                               name=ctx.run_name, group=ctx.wandb_group, offline=offline,
                                tags=ctx.run_name.split("-")))
     return out
 

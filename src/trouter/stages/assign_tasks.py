@@ -10,11 +10,12 @@ from omegaconf import DictConfig
 from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError
 from trouter.io import write_csv, write_json
+from trouter.layout import ASSIGNMENTS, LABELS, QUERIES_NPZ, SUMMARY, TASKS_NPZ, Layout
 from trouter.llm.cards import card_from_config
 from trouter.route.data import queries_of, read_labels
 from trouter.route.labeller import LABELLER_VERSION, label_query
 from trouter.route.tasks import load_nodes, task_types
-from trouter.stages.common import log, open_session, stage_dir, taxonomy_path
+from trouter.stages.common import log, open_session
 
 METHODS = ("nearest", "llm")
 COLUMNS = ["query_id", "dataset", "split", "node_id", "method"]
@@ -24,18 +25,19 @@ def run(cfg: DictConfig) -> dict:
     method = cfg.routing.task_prior
     if method not in METHODS:
         raise ConfigError(f"routing.task_prior={method!r}: expected one of {METHODS}")
-    queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
+    lay = Layout(cfg)
+    queries = queries_of(read_labels(lay.collected() / LABELS))
     queries = queries[queries["dataset"] != SYNTHETIC]
-    with np.load(stage_dir(cfg, "embed_queries") / "queries.npz") as z:
+    with np.load(lay.embed() / QUERIES_NPZ) as z:
         row = {q: i for i, q in enumerate(z["ids"])}
         vecs = z["vectors"][[row[q] for q in queries.index]]
-    with np.load(stage_dir(cfg, "embed_queries") / "task_types.npz") as z:
+    with np.load(lay.embed() / TASKS_NPZ) as z:
         task_ids, task_vecs = list(z["ids"]), z["vectors"]
     nearest = np.argmax(vecs @ task_vecs.T, axis=1)
     picks, methods, stats = list(nearest), ["nearest"] * len(nearest), None
-    out = stage_dir(cfg, "assign_tasks")
+    out = lay.assign()
     if method == "llm":
-        tasks = task_types(load_nodes(taxonomy_path(cfg)))
+        tasks = task_types(load_nodes(lay.taxonomy_nodes()))
         card = card_from_config(cfg.routing.labeller, where="routing.labeller")
         with open_session(cfg, {"labeller": card}, out) as session:
             client = session.clients["labeller"]
@@ -52,12 +54,12 @@ def run(cfg: DictConfig) -> dict:
     table = pd.DataFrame({"query_id": queries.index, "dataset": queries["dataset"].to_numpy(),
                           "split": queries["split"].to_numpy(),
                           "node_id": [task_ids[i] for i in picks], "method": methods})
-    write_csv(out / "assignments.csv", table, COLUMNS)
+    write_csv(out / ASSIGNMENTS, table, COLUMNS)
     summary = {"method": method, "queries": len(table), "labeller_prompt":
                LABELLER_VERSION if method == "llm" else None,
                "fallbacks": int(table["method"].str.startswith("nearest (").sum()),
                "agreement_with_nearest": float(np.mean(np.array(picks) == nearest))
                if len(picks) else None, "llm": stats}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     log.info("assigned task types to %d queries by %s", len(table), method)
     return summary

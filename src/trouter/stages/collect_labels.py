@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.data import SYNTHETIC
 from trouter.errors import DataError
 from trouter.io import read_jsonl, write_csv, write_json, write_text
 from trouter.label.answer import LABEL_COLUMNS
@@ -17,14 +16,22 @@ from trouter.label.tables import (
     summarize,
     summary_markdown,
 )
+from trouter.layout import (
+    COST_NORM,
+    LABEL_SUMMARY,
+    LABEL_TABLE,
+    LABELS,
+    POOL,
+    QUERIES_JSONL,
+    Layout,
+)
 from trouter.route.pool import live_pool, write_pool
-from trouter.stages.common import log, stage_dir
-from trouter.stages.label_candidates import label_dir
+from trouter.stages.common import log
 
 
-def read_candidate_labels(cfg: DictConfig, dataset: str, model: str,
+def read_candidate_labels(lay: Layout, dataset: str, model: str,
                           expected: set[str]) -> pd.DataFrame:
-    path = label_dir(cfg, dataset, model) / "labels.csv"
+    path = lay.labels(dataset, model) / LABELS
     df = read_label_table(path, LABEL_COLUMNS)
     got = set(df["query_id"])
     if got != expected or len(df) != len(expected):
@@ -34,11 +41,12 @@ def read_candidate_labels(cfg: DictConfig, dataset: str, model: str,
 
 
 def run(cfg: DictConfig) -> dict:
-    datasets = [SYNTHETIC, *cfg.data.benchmarks]
+    lay = Layout(cfg)
+    datasets = lay.datasets()
     frames = []
     for dataset in datasets:
-        ids = {q["query_id"] for q in read_jsonl(stage_dir(cfg, "data") / f"{dataset}.jsonl")}
-        frames += [read_candidate_labels(cfg, dataset, m, ids) for m in cfg.pool.candidates]
+        ids = {q["query_id"] for q in read_jsonl(lay.data(dataset) / QUERIES_JSONL)}
+        frames += [read_candidate_labels(lay, dataset, m, ids) for m in lay.candidates()]
     labels = pd.concat(frames, ignore_index=True)
     currencies = sorted(set(labels["currency"]))
     if len(currencies) > 1:
@@ -48,12 +56,12 @@ def run(cfg: DictConfig) -> dict:
     norms = fit_cost_norm(labels, mode)
     labels["cost_norm"] = normalised_cost(labels, norms, mode)
     summary = summarize(labels)
-    out = stage_dir(cfg, "labels")
-    write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])
-    write_json(out / "cost_norm.json", norms)
-    write_pool(out / "pool.json", live_pool(cfg, currencies[0]))
-    write_csv(out / "summary.csv", summary, SUMMARY_COLUMNS)
-    write_text(out / "summary.md", summary_markdown(summary))
+    out = lay.collected()
+    write_csv(out / LABELS, labels, [*LABEL_COLUMNS, "cost_norm"])
+    write_json(out / COST_NORM, norms)
+    write_pool(out / POOL, live_pool(cfg, currencies[0]))
+    write_csv(out / LABEL_SUMMARY, summary, SUMMARY_COLUMNS)
+    write_text(out / LABEL_TABLE, summary_markdown(summary))
     log.info("collected %d label rows: %d datasets x %d models", len(labels), len(datasets),
              len(cfg.pool.candidates))
     return {"rows": len(labels), "cost_norm": mode, "norms": norms}

@@ -1,4 +1,4 @@
-"""Helpers shared by the stage functions: folders, model roles, LLM sessions."""
+"""Helpers shared by the stage functions: model roles, LLM sessions, settings."""
 
 from __future__ import annotations
 
@@ -13,26 +13,23 @@ from trouter.errors import ConfigError
 from trouter.llm.cards import ModelCard, card_from_config
 from trouter.llm.client import RetryPolicy
 from trouter.llm.session import LLMSession
+from trouter.synth.qa import QAConfig
 
 log = logging.getLogger("trouter")
 
 
-def stage_dir(cfg: DictConfig, rule: str) -> Path:
-    return Path(cfg.paths.run_dir) / rule
-
-
-def taxonomy_path(cfg: DictConfig) -> Path:
-    """The task types' node table: routing.taxonomy, else this run's expand_taxonomy output."""
-    given = cfg.routing.taxonomy
-    return Path(given) if given else stage_dir(cfg, "expand_taxonomy") / "nodes.csv"
-
-
-def query_files(cfg: DictConfig, datasets) -> list[Path]:
-    """Where the query records (query_id, dataset, question, query) of these datasets are: the
-    import of a recorded run, else prepare_data's data/<dataset>.jsonl."""
-    if cfg.recorded is not None:
-        return [stage_dir(cfg, "labels") / "queries.jsonl"]
-    return [stage_dir(cfg, "data") / f"{d}.jsonl" for d in sorted(datasets)]
+def qa_config(cfg: DictConfig) -> QAConfig:
+    q = cfg.qa
+    threshold = float(cfg.dedup.threshold)
+    if not -1.0 <= threshold <= 1.0:
+        raise ConfigError(f"dedup.threshold: a cosine similarity in [-1, 1], got {threshold}")
+    for name in ("target_per_node", "batch_size", "max_calls_per_node"):
+        if int(q[name]) < 1:
+            raise ConfigError(f"qa.{name}: must be >= 1, got {q[name]}")
+    return QAConfig(target=int(q.target_per_node), batch_size=int(q.batch_size),
+                    max_calls=int(q.max_calls_per_node), temperature=float(q.temperature),
+                    threshold=threshold, max_reasks=int(cfg.llm.max_reasks),
+                    seed=int(cfg.seed))
 
 
 def role_cards(cfg: DictConfig, roles: list[str]) -> dict[str, ModelCard]:
@@ -48,7 +45,7 @@ def open_session(cfg: DictConfig, cards: dict[str, ModelCard], out_dir: Path) ->
     """An LLM session for these role -> card pairs, with the configured retries and cache."""
     retry = RetryPolicy(int(cfg.llm.max_retries), float(cfg.llm.base_delay_s),
                         float(cfg.llm.max_delay_s))
-    return LLMSession(cards, cache_path=Path(cfg.paths.cache_dir) / "llm.sqlite",
+    return LLMSession(cards, cache_dir=Path(cfg.paths.cache_dir),
                       models_dir=Path(cfg.paths.models_dir), out_dir=out_dir, retry=retry,
                       server_threads=int(cfg.llm.server_threads))
 

@@ -7,8 +7,8 @@ from omegaconf import DictConfig
 
 from trouter.errors import DataError
 from trouter.io import read_csv, read_jsonl, write_csv, write_json
-from trouter.stages.common import log, question_encoder, stage_dir
-from trouter.stages.generate_qa import qa_config
+from trouter.layout import DROPPED, GENERATED, NODES, QA, SUMMARY, Layout
+from trouter.stages.common import log, qa_config, question_encoder
 from trouter.synth.dedup import KEPT, dedup_rows
 from trouter.synth.qa import QA_COLUMNS
 from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS
@@ -21,13 +21,14 @@ DROPPED_COLUMNS = ["qa_id", "node_id", "question", "answer", "reason", "max_sim"
 def run(cfg: DictConfig) -> dict:
     qcfg = qa_config(cfg)
     threshold, target = qcfg.threshold, qcfg.target
-    src = stage_dir(cfg, "generate_qa") / "generated.jsonl"
+    lay = Layout(cfg)
+    src = lay.qa() / GENERATED
     rows = read_jsonl(src)
     for i, r in enumerate(rows, 1):
         missing = [c for c in QA_COLUMNS if c not in r]
         if missing:
             raise DataError(f"{src}:{i}: missing field(s) {missing}")
-    nodes = read_csv(stage_dir(cfg, "expand_taxonomy") / "nodes.csv", NODE_COLUMNS)
+    nodes = read_csv(lay.taxonomy() / NODES, NODE_COLUMNS)
     leaves = nodes.loc[nodes["level"] == LEVELS[-1], "id"].tolist()
 
     embed = question_encoder(cfg)
@@ -51,13 +52,13 @@ def run(cfg: DictConfig) -> dict:
         n_kept = sum(d.status == KEPT for d in decisions)
         per_node.append({"node_id": node, "accepted": n_kept, "dropped": len(node_rows) - n_kept,
                          "reached": n_kept >= target})
-    out = stage_dir(cfg, "dedup_qa")
-    write_csv(out / "dropped.csv", pd.DataFrame(dropped, columns=DROPPED_COLUMNS), DROPPED_COLUMNS)
+    out = lay.dedup()
+    write_csv(out / DROPPED, pd.DataFrame(dropped, columns=DROPPED_COLUMNS), DROPPED_COLUMNS)
     short = [p["node_id"] for p in per_node if not p["reached"]]
     summary = {"threshold": threshold, "target_per_node": target, "accepted": len(kept),
                "dropped": len(dropped), "nodes_short_of_target": short, "per_node": per_node}
-    write_json(out / "summary.json", summary)
-    write_csv(out / "qa.csv", pd.DataFrame(kept, columns=ACCEPTED_COLUMNS), ACCEPTED_COLUMNS)
+    write_json(out / SUMMARY, summary)
+    write_csv(out / QA, pd.DataFrame(kept, columns=ACCEPTED_COLUMNS), ACCEPTED_COLUMNS)
     log.info("dedup: kept %d, dropped %d; %d nodes short of %d", len(kept), len(dropped),
              len(short), target)
     return summary

@@ -10,9 +10,10 @@ from omegaconf import DictConfig
 from trouter.embed import encode_in_windows, truncated
 from trouter.errors import ConfigError, DataError
 from trouter.io import atomic_path, read_jsonl, write_json
+from trouter.layout import LABELS, QUERIES_NPZ, SUMMARY, TASKS_NPZ, Layout
 from trouter.route.data import queries_of, read_labels
 from trouter.route.tasks import load_nodes, task_types
-from trouter.stages.common import log, query_files, question_encoder, stage_dir, taxonomy_path
+from trouter.stages.common import log, question_encoder
 from trouter.synth.taxonomy import LEVELS
 
 EMBED = {"query": "the query: question, then its passage or options, no instruction template",
@@ -27,7 +28,7 @@ def save_npz(path, **arrays) -> None:
 def query_texts(cfg: DictConfig, queries: pd.DataFrame) -> pd.DataFrame:
     """Per query id: `text` to embed (routing.embed) and `question` (must never be cut)."""
     records = {}
-    files = query_files(cfg, set(queries["dataset"]))
+    files = Layout(cfg).query_files()
     for path in files:
         records |= {r["query_id"]: r for r in read_jsonl(path)}
     missing = [q for q in queries.index if q not in records]
@@ -90,19 +91,20 @@ def collisions(texts: pd.DataFrame, vecs: np.ndarray, decimals: int = 5) -> dict
 def run(cfg: DictConfig) -> dict:
     if cfg.routing.embed not in EMBED:
         raise ConfigError(f"routing.embed={cfg.routing.embed!r}: expected one of {sorted(EMBED)}")
-    queries = queries_of(read_labels(stage_dir(cfg, "labels") / "labels.csv"))
+    lay = Layout(cfg)
+    queries = queries_of(read_labels(lay.collected() / LABELS))
     texts = query_texts(cfg, queries)
-    nodes = load_nodes(taxonomy_path(cfg))
+    nodes = load_nodes(lay.taxonomy_nodes())
     tasks = task_types(nodes)
-    out = stage_dir(cfg, "embed_queries")
+    out = lay.embed()
     q_vecs, cut = embed_texts(cfg, texts)
     same = collisions(texts, q_vecs)
     coarse = [(level, t) for level in LEVELS[:-1] for t in task_types(nodes, level)]
     t_vecs = question_encoder(cfg)([t["text"] for t in tasks] + [t["text"] for _, t in coarse])
     t_vecs, c_vecs = t_vecs[:len(tasks)], t_vecs[len(tasks):]
-    save_npz(out / "queries.npz", ids=np.array(queries.index, dtype=str), vectors=q_vecs,
+    save_npz(out / QUERIES_NPZ, ids=np.array(queries.index, dtype=str), vectors=q_vecs,
              texts=np.array(texts["text"], dtype=str))
-    save_npz(out / "task_types.npz", ids=np.array([t["node_id"] for t in tasks], dtype=str),
+    save_npz(out / TASKS_NPZ, ids=np.array([t["node_id"] for t in tasks], dtype=str),
              texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs,
              ancestors=np.array([t["ancestors"] for t in tasks], dtype=str).reshape(len(tasks), -1),
              coarse_ids=np.array([t["node_id"] for _, t in coarse], dtype=str),
@@ -110,8 +112,8 @@ def run(cfg: DictConfig) -> dict:
              coarse_vectors=c_vecs.reshape(len(coarse), -1))
     summary = {"queries": len(queries), "task_types": len(tasks), "dim": int(q_vecs.shape[1]),
                "embed": cfg.routing.embed, "text": EMBED[cfg.routing.embed], "truncation": cut,
-               "taxonomy": str(taxonomy_path(cfg)), "collisions": same}
-    write_json(out / "summary.json", summary)
+               "taxonomy": str(lay.taxonomy_nodes()), "collisions": same}
+    write_json(out / SUMMARY, summary)
     for dataset, c in cut.items():
         log.info("%s: the encoder cuts %.0f%% of the embedded texts; %.0f%% of the questions are "
                  "longer than its window and read in windows", dataset,

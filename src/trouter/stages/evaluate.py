@@ -5,12 +5,24 @@ candidate, and the cost-quality sweep with AIQ."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.errors import DataError
-from trouter.io import read_csv, write_csv, write_json
+from trouter.errors import ConfigError, DataError
+from trouter.io import read_csv, read_json, write_csv, write_json
+from trouter.layout import (
+    ESTIMATES,
+    EVALUATE_FILES,
+    LABELS,
+    MANIFEST,
+    POOL,
+    PREDICTIONS,
+    SUMMARY,
+    Layout,
+)
 from trouter.route.aiq import aiq
 from trouter.route.columns import (
     AIQ_COLUMNS,
@@ -25,9 +37,9 @@ from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, referenc
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, real_test, routed_methods
 from trouter.route.stats import intervals, p_better, resample_indices
-from trouter.route.utility import SETTINGS, sweep_settings
-from trouter.routers.base import PREDICTION_COLUMNS
-from trouter.stages.common import log, stage_dir
+from trouter.route.utility import SETTINGS, route_by_utility
+from trouter.routers.base import PREDICTION_COLUMNS, one_hot
+from trouter.stages.common import log
 
 # kNN, the bar every learned router must pass, is a reference of the comparisons when it is routed.
 KNN = ("knn", "knn_star")
@@ -64,6 +76,40 @@ def router_choices(path, ids: list[str], models: list[str], settings) -> np.ndar
         raise DataError(f"{path}: choices cover {int((~np.isclose(p.sum(-1), 1)).sum())} "
                         "(query, setting) pairs not exactly once; rerun train_router")
     return p
+
+
+def estimate_choices(path, ids: list[str], models: list[str], settings) -> np.ndarray:
+    """[S, N, M] choices of a router that estimates, at any setting: the candidate with the
+    highest predicted utility (ties to the cheaper one), as the router's own `choose`."""
+    est = read_csv(path, ["query_id", "model", "r_hat", "c_hat"])
+    table = est.pivot_table(index="query_id", columns="model", values=["r_hat", "c_hat"],
+                            aggfunc="first")
+    missing = [q for q in ids if q not in table.index]
+    if missing or any(m not in table["r_hat"].columns for m in models):
+        raise DataError(f"{path}: no estimates for {len(missing)} test queries (e.g. "
+                        f"{missing[:3]}) or some models of {models}; rerun train_router")
+    r = table["r_hat"].loc[ids, models].to_numpy(float)
+    c = table["c_hat"].loc[ids, models].to_numpy(float)
+    return np.stack([one_hot(route_by_utility(r, c, mu_r, mu_c), len(models))
+                     for mu_r, mu_c in settings])
+
+
+def manifest_routers(cfg: DictConfig, lay: Layout) -> dict[str, dict[str, dict]]:
+    """protocol -> method -> the router's folder and whether it uses the weights, from the
+    point's manifest (written by the rule plan), checked against the config."""
+    path = lay.point_file(MANIFEST)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no manifest; run the rule plan (python -m trouter.cli.plan "
+                          "with the same overrides) first")
+    out: dict[str, dict[str, dict]] = {}
+    for job in read_json(path)["routers"]:
+        out.setdefault(job["protocol"], {})[job["method"]] = job
+    for protocol in cfg.routing.protocols:
+        want = routed_methods(cfg.routing, protocol)
+        if list(out.get(protocol, {})) != want:
+            raise ConfigError(f"{path}: lists {list(out.get(protocol, {}))} under {protocol}, "
+                              f"the config routes {want}; run the rule plan again")
+    return out
 
 
 def per_query(chosen: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -141,11 +187,13 @@ def aiq_table(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(cfg: DictConfig) -> dict:
-    labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
-    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
+    lay = Layout(cfg)
+    labels = read_labels(lay.collected() / LABELS)
+    pool = read_pool(lay.collected() / POOL)
+    jobs = manifest_routers(cfg, lay)
     models = pool["models"]
     routers = {p: routed_methods(cfg.routing, p) for p in cfg.routing.protocols}
-    settings = sweep_settings(int(cfg.evaluation.sweep_points))
+    settings = [tuple(s) for s in lay.settings()]
     test = real_test(labels)
     r = wide(test, models, "score")
     if r.isna().any().any():
@@ -158,8 +206,11 @@ def run(cfg: DictConfig) -> dict:
         check_protocol(protocol)
         methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
         for router in routers[protocol]:
-            path = stage_dir(cfg, "train_router") / router / protocol / "predictions.csv"
-            methods[router] = router_choices(path, ids, models, settings)
+            job = jobs[protocol][router]
+            methods[router] = (router_choices(Path(job["dir"]) / PREDICTIONS, ids, models,
+                                              settings) if job["uses_weights"] else
+                               estimate_choices(Path(job["dir"]) / ESTIMATES, ids, models,
+                                                settings))
         for method, p in methods.items():
             earned = outcomes(p, r.to_numpy(float), arrays["cost"], arrays["cost_norm"],
                               settings)
@@ -174,18 +225,17 @@ def run(cfg: DictConfig) -> dict:
                 "utility": earned["utility"].mean(1)}))
     chosen = pd.concat(named, ignore_index=True)
     sweep = pd.concat(points, ignore_index=True)
-    out, ev = stage_dir(cfg, "evaluate"), cfg.evaluation
+    out, ev = lay.evaluate(), cfg.evaluation
     pooled = utility_table(chosen, [], ev)
     per_bench = utility_table(chosen, ["dataset"], ev)
     comparisons, gaps = routers_against_references(chosen, routers, models, ev)
-    write_csv(out / "choices.csv", chosen, CHOICE_COLUMNS)
-    write_csv(out / "utility.csv", pooled, UTILITY_COLUMNS)
-    write_csv(out / "utility_per_benchmark.csv", per_bench, list(per_bench.columns))
-    write_csv(out / "points.csv", sweep, POINT_COLUMNS)
-    write_csv(out / "aiq.csv", aiq_table(sweep), AIQ_COLUMNS)
-    write_csv(out / "comparisons.csv", comparisons, COMPARISON_COLUMNS)
-    write_csv(out / "gap.csv", gaps, GAP_COLUMNS)
-    write_csv(out / "shares.csv", pd.concat(shares, ignore_index=True), SHARE_COLUMNS)
+    tables = [(chosen, CHOICE_COLUMNS), (pooled, UTILITY_COLUMNS),
+              (per_bench, list(per_bench.columns)), (sweep, POINT_COLUMNS),
+              (comparisons, COMPARISON_COLUMNS), (gaps, GAP_COLUMNS),
+              (aiq_table(sweep), AIQ_COLUMNS),
+              (pd.concat(shares, ignore_index=True), SHARE_COLUMNS)]
+    for name, (table, columns) in zip(EVALUATE_FILES, tables, strict=True):
+        write_csv(out / name, table, columns)
     summary = {"test_queries": len(ids), "per_dataset": datasets.value_counts().to_dict(),
                "models": models, "routers": routers, "protocols": list(cfg.routing.protocols),
                "settings": {k: list(v) for k, v in SETTINGS.items()},
@@ -193,6 +243,6 @@ def run(cfg: DictConfig) -> dict:
                "currency": pool["currency"],
                "bootstrap": {"resamples": int(ev.resamples), "seed": int(ev.seed),
                              "confidence": float(ev.confidence), "paired": True}}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     log.info("evaluated %d methods on %d test queries", pooled["method"].nunique(), len(ids))
     return summary

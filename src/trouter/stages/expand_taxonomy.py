@@ -8,7 +8,8 @@ from tqdm import tqdm
 
 from trouter.errors import ConfigError, TrouterError
 from trouter.io import write_csv, write_json, write_jsonl
-from trouter.stages.common import log, log_stats, open_session, role_cards, stage_dir
+from trouter.layout import NODES, ROUNDS, SUMMARY, TAXONOMY, Layout
+from trouter.stages.common import log, log_stats, open_session, role_cards
 from trouter.synth.prompts import PROMPT_VERSION
 from trouter.synth.taxonomy import LEVELS, NODE_COLUMNS, TaxonomyBuilder, nest
 
@@ -36,7 +37,7 @@ def check_config(t: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> dict:
     check_config(cfg.taxonomy)
-    out = stage_dir(cfg, "expand_taxonomy")
+    out = Layout(cfg).taxonomy()
     with open_session(cfg, role_cards(cfg, ["generator", "evaluator"]), out) as session:
         builder = TaxonomyBuilder(session.clients["generator"], session.clients["evaluator"],
                                   cfg.taxonomy, max_reasks=int(cfg.llm.max_reasks),
@@ -45,13 +46,13 @@ def run(cfg: DictConfig) -> dict:
             nodes, statuses = builder.build(progress=bar)
         stats, servers = log_stats(session), session.servers_started
     counts = {lvl: sum(n["level"] == lvl for n in nodes) for lvl in LEVELS}
-    write_jsonl(out / "rounds.jsonl", builder.log)
+    write_jsonl(out / ROUNDS, builder.log)
     for failure in builder.failed_requests:
         log.warning("no usable reply for %s: %s", failure["tag"], failure["errors"])
     if counts[LEVELS[-1]] == 0:
         raise TrouterError("expand_taxonomy: no difficulty-level node was produced; see "
                            f"{out / 'rounds.jsonl'} for every round")
-    write_json(out / "taxonomy.json", {"prompt_version": PROMPT_VERSION, "domains": nest(nodes)})
+    write_json(out / TAXONOMY, {"prompt_version": PROMPT_VERSION, "domains": nest(nodes)})
     summary = {"prompt_version": PROMPT_VERSION, "nodes_per_level": counts,
                "evaluator": cfg.taxonomy.evaluator, "expansions": statuses,
                "unstable": [s["node"] for s in statuses if not s["stable"]],
@@ -59,8 +60,8 @@ def run(cfg: DictConfig) -> dict:
                "malformed_replies": builder.malformed,
                "failed_requests": builder.failed_requests, "llm": stats,
                "servers_started": servers}
-    write_json(out / "summary.json", summary)
-    write_csv(out / "nodes.csv", pd.DataFrame(nodes, columns=NODE_COLUMNS), NODE_COLUMNS)
+    write_json(out / SUMMARY, summary)
+    write_csv(out / NODES, pd.DataFrame(nodes, columns=NODE_COLUMNS), NODE_COLUMNS)
     log.info("taxonomy: %s; %d expansions not stable within the round cap",
              counts, len(summary["unstable"]))
     return summary

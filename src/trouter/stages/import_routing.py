@@ -15,10 +15,20 @@ from trouter.label.tables import (
     summarize,
     summary_markdown,
 )
+from trouter.layout import (
+    COST_NORM,
+    IMPORT,
+    LABEL_SUMMARY,
+    LABEL_TABLE,
+    LABELS,
+    POOL,
+    QUERIES_JSONL,
+    Layout,
+)
 from trouter.recorded import RecordedSettings, import_recorded
 from trouter.recorded.importer import candidate_descriptions
 from trouter.route.pool import recorded_pool, write_pool
-from trouter.stages.common import log, stage_dir
+from trouter.stages.common import log
 
 FIELDS = ("format", "path", "prices", "currency", "output_tokens", "chars_per_token",
           "validation_share", "test_share", "on_overlap", "seed", "limit_per_task")
@@ -45,14 +55,14 @@ def run(cfg: DictConfig) -> dict:
                          currency, imported.cost_basis,
                          descriptions=candidate_descriptions(settings))
     summary = summarize(labels)
-    out = stage_dir(cfg, "labels")
-    write_csv(out / "labels.csv", labels, [*LABEL_COLUMNS, "cost_norm"])
-    write_jsonl(out / "queries.jsonl", imported.queries)
-    write_pool(out / "pool.json", pool)
-    write_json(out / "cost_norm.json", norms)
-    write_csv(out / "summary.csv", summary, SUMMARY_COLUMNS)
-    write_text(out / "summary.md", summary_markdown(summary))
-    write_json(out / "import.json", imported.summary)
+    out = Layout(cfg).collected()
+    write_csv(out / LABELS, labels, [*LABEL_COLUMNS, "cost_norm"])
+    write_jsonl(out / QUERIES_JSONL, imported.queries)
+    write_pool(out / POOL, pool)
+    write_json(out / COST_NORM, norms)
+    write_csv(out / LABEL_SUMMARY, summary, SUMMARY_COLUMNS)
+    write_text(out / LABEL_TABLE, summary_markdown(summary))
+    write_json(out / IMPORT, imported.summary)
     log.info("imported %d label rows: %d queries x %d models (cost: %s)", len(labels),
              len(imported.queries), len(imported.models), imported.cost_basis)
     return imported.summary

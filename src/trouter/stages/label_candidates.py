@@ -20,16 +20,13 @@ from trouter.label.answer import (
 )
 from trouter.label.prompts import ANSWER_VERSION
 from trouter.label.scoring import METRICS
+from trouter.layout import LABELS, QUERIES_JSONL, SUMMARY, Layout
 from trouter.llm.cards import card_from_config
 from trouter.llm.client import LLMClient
 from trouter.llm.session import LLMSession
 from trouter.score.code import Sandbox
 from trouter.score.judge import JUDGE_VERSION, SCHEMA
-from trouter.stages.common import log, open_session, stage_dir
-
-
-def label_dir(cfg: DictConfig, dataset: str, model: str):
-    return stage_dir(cfg, "labels") / dataset / model
+from trouter.stages.common import log, open_session
 
 
 def answer_config(cfg: DictConfig, dataset: str) -> AnswerConfig:
@@ -75,11 +72,12 @@ def judge_all(session: LLMSession, rows, queries, cfg: DictConfig) -> list[dict]
 
 def run(cfg: DictConfig) -> dict:
     dataset, model = check_job(cfg)
-    queries = read_jsonl(stage_dir(cfg, "data") / f"{dataset}.jsonl")
+    lay = Layout(cfg)
+    queries = read_jsonl(lay.data(dataset) / QUERIES_JSONL)
     if not queries:
         raise ConfigError(f"{dataset}: no queries to label")
     acfg = answer_config(cfg, dataset)
-    out = label_dir(cfg, dataset, model)
+    out = lay.labels(dataset, model)
     sandbox = Sandbox(float(cfg.labeling.sandbox.timeout_s), int(cfg.labeling.sandbox.memory_mb))
     cards = {"candidate": card_from_config(cfg.candidate, where="candidate")}
     if dataset == SYNTHETIC:
@@ -101,7 +99,7 @@ def run(cfg: DictConfig) -> dict:
         score_s = time.monotonic() - start
         stats, servers = session.stats(), session.servers_started
     df = pd.DataFrame(rows, columns=LABEL_COLUMNS)
-    write_csv(out / "labels.csv", df, LABEL_COLUMNS)
+    write_csv(out / LABELS, df, LABEL_COLUMNS)
     live = stats["candidate"]["live_calls"]
     flagged = int((df["error"] != "").sum())
     summary = {"dataset": dataset, "model": model, "metric": METRICS[dataset],
@@ -115,10 +113,10 @@ def run(cfg: DictConfig) -> dict:
                "answer_wall_s": round(answer_s, 2), "score_wall_s": round(score_s, 2),
                "live_calls_per_s": round(live / answer_s, 4) if live else None,
                "llm": stats, "servers_started": servers}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     if flagged:
         log.warning("%d of %d rows flagged (left unscored): see the error column of %s",
-                    flagged, len(df), out / "labels.csv")
+                    flagged, len(df), out / LABELS)
     log.info("%s on %s: mean score %.3f over %d queries, cost %.6f %s", model, dataset,
              summary["mean_score"], len(df), summary["cost"], currency)
     return summary

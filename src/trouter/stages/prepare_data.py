@@ -14,8 +14,9 @@ from trouter.data.files import benchmark_file
 from trouter.data.splits import SPLITS, assign_splits
 from trouter.errors import ConfigError
 from trouter.io import read_csv, write_json, write_jsonl
+from trouter.layout import NODES, QA, QUERIES_JSONL, SUMMARY, Layout
 from trouter.route.tasks import load_nodes
-from trouter.stages.common import log, stage_dir
+from trouter.stages.common import log
 from trouter.synth.taxonomy import chain_of
 
 QA_COLUMNS = ["qa_id", "node_id", "question", "answer"]
@@ -64,9 +65,10 @@ def synthetic_queries(cfg: DictConfig) -> tuple[list[dict], dict]:
     n_val, n_train = int(cfg.data.synthetic.val_per_node), int(cfg.data.synthetic.train_per_node)
     if n_val < 0 or n_train < 0:
         raise ConfigError(f"data.synthetic: sizes must be >= 0, got val={n_val} train={n_train}")
-    nodes = load_nodes(stage_dir(cfg, "expand_taxonomy") / "nodes.csv")
+    lay = Layout(cfg)
+    nodes = load_nodes(lay.taxonomy() / NODES)
     by_id = {n["id"]: n for n in nodes}
-    qa_path = stage_dir(cfg, "dedup_qa") / "qa.csv"
+    qa_path = lay.dedup() / QA
     qa = read_csv(qa_path, QA_COLUMNS).to_dict("records")
     by_node = defaultdict(list)
     for row in qa:
@@ -104,11 +106,11 @@ def run(cfg: DictConfig) -> dict:
         rows, info = benchmark_queries(cfg, dataset)
     if not rows:
         raise ConfigError(f"{dataset}: no queries after splitting")
-    out = stage_dir(cfg, "data")
-    write_jsonl(out / f"{dataset}.jsonl", rows)
+    out = Layout(cfg).data(dataset)
+    write_jsonl(out / QUERIES_JSONL, rows)
     counts = Counter(r["split"] for r in rows)
     summary = {"dataset": dataset, "queries": len(rows), "per_split": dict(sorted(counts.items())),
                **info}
-    write_json(out / f"{dataset}.summary.json", summary)
+    write_json(out / SUMMARY, summary)
     log.info("%s: %d queries %s", dataset, len(rows), dict(counts))
     return summary

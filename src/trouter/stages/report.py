@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
+from trouter.io import atomic_path, read_csv, read_json, write_csv, write_json, write_text
+from trouter.layout import MANIFEST, POOL, PROVENANCE, SUMMARY, Layout
+from trouter.provenance import footer, provenance
 from trouter.route.columns import (
     AIQ_COLUMNS,
     COMPARISON_COLUMNS,
@@ -19,7 +21,6 @@ from trouter.route.columns import (
     UTILITY_COLUMNS,
 )
 from trouter.route.pool import read_pool
-from trouter.route.protocols import routed_methods
 from trouter.route.report import (
     ablation_markdown,
     aiq_markdown,
@@ -30,20 +31,20 @@ from trouter.route.report import (
     recognition_markdown,
     shares_markdown,
 )
-from trouter.stages.common import log, stage_dir
+from trouter.stages.common import log
 
 NUMERIC = UTILITY_COLUMNS[2:]
 RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1"]
 
 
-def recognition_table(cfg: DictConfig) -> pd.DataFrame:
+def recognition_table(lay: Layout) -> pd.DataFrame:
     """Task-recognition quality of every router that recognises task types, per protocol."""
     rows = []
-    for protocol in cfg.routing.protocols:
-        for router in routed_methods(cfg.routing, protocol):
-            path = stage_dir(cfg, "train_router") / str(router) / str(protocol) / "summary.json"
-            for dataset, v in sorted(read_json(path)["task_recognition"].items()):
-                rows.append({"method": router, "protocol": protocol, "dataset": dataset, **v})
+    for job in read_json(lay.point_file(MANIFEST))["routers"]:
+        path = Path(job["dir"]) / SUMMARY
+        for dataset, v in sorted(read_json(path)["task_recognition"].items()):
+            rows.append({"method": job["method"], "protocol": job["protocol"],
+                         "dataset": dataset, **v})
     return pd.DataFrame(rows, columns=RECOGNITION_COLUMNS)
 
 
@@ -55,7 +56,7 @@ def ablation_rows(cfg: DictConfig, utility: pd.DataFrame) -> list[dict]:
         source = f"{run}: {spec.method}" if run else spec.method
         table, missing = utility, f"routing.routers has no {spec.method}"
         if run:
-            path = Path(cfg.paths.results_dir) / str(run) / "evaluate" / "utility.csv"
+            path = Layout(cfg).evaluate(str(run)) / "utility.csv"
             table = read_csv(path, UTILITY_COLUMNS) if path.is_file() else utility.iloc[:0]
             missing = f"no {path} (make ablation-evaluator)"
         hit = table[(table["protocol"] == "cold_start") & (table["method"] == spec.method)]
@@ -68,8 +69,9 @@ def ablation_rows(cfg: DictConfig, utility: pd.DataFrame) -> list[dict]:
 
 
 def run(cfg: DictConfig) -> dict:
-    src, out = stage_dir(cfg, "evaluate"), stage_dir(cfg, "report")
-    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
+    lay = Layout(cfg)
+    src, out = lay.evaluate(), lay.report()
+    pool = read_pool(lay.collected() / POOL)
     models = pool["models"]
     utility = read_csv(src / "utility.csv", UTILITY_COLUMNS)
     per_bench = read_csv(src / "utility_per_benchmark.csv", [*UTILITY_COLUMNS, "dataset"])
@@ -86,7 +88,7 @@ def run(cfg: DictConfig) -> dict:
     write_csv(out / "utility_per_benchmark.csv", per_bench,
               ["protocol", "method", "dataset", *NUMERIC])
     write_csv(out / "aiq.csv", aiq, AIQ_COLUMNS)
-    recognition = recognition_table(cfg)
+    recognition = recognition_table(lay)
     write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
     cost = f"{pool['cost_basis']} ({pool['currency']})"
     layout, names = cfg.report.layout, dict(cfg.report.names)
@@ -97,7 +99,9 @@ def run(cfg: DictConfig) -> dict:
     parts += [shares_markdown(shares, models, layout, names),
               comparison_markdown(comparisons, gaps), aiq_markdown(aiq, models),
               recognition_markdown(recognition)]
-    write_text(out / "table.md", "\n".join(parts))
+    record = provenance(cfg)
+    write_json(lay.point_file(PROVENANCE), record)
+    write_text(out / "table.md", "\n".join(parts) + footer(record))
     with atomic_path(out / "cost_quality.png") as tmp:
         pareto_plot(points, models, tmp)
     log.info("report: %d rows in utility.csv", len(utility))

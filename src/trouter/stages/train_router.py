@@ -1,10 +1,12 @@
 """Rule train_router: one router (conf/router/<name>.yaml) under one protocol, fold by fold, and
-its choices for every test query under every utility setting of the sweep.
+its choices for every test query under every utility setting.
 
-Outputs (train_router/<router>/<protocol>/): predictions.csv, the one contract of all routers:
-fold, query_id, dataset, mu_r, mu_c, model, p (the probability the router sends the query to the
-model; rows with p > 0, summing to 1 per query and setting); estimates.csv (r_hat, c_hat) for
-routers that estimate; summary.json."""
+Outputs (Layout.router: train_router/<router>/<protocol>/<key>/): predictions.csv, the one
+contract of all routers: fold, query_id, dataset, mu_r, mu_c, model, p (the probability the router
+sends the query to the model; rows with p > 0, summing to 1 per query and setting); estimates.csv
+(r_hat, c_hat) for routers that estimate; summary.json. A router with `uses_weights` answers the
+run's settings (evaluation.sweep_points and weights); one that estimates answers the default grid,
+and evaluate routes it at any other setting from estimates.csv."""
 
 from __future__ import annotations
 
@@ -21,14 +23,15 @@ from omegaconf import DictConfig
 from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError, DataError
 from trouter.io import read_csv, write_csv, write_json
+from trouter.layout import ASSIGNMENTS, ESTIMATES, LABELS, POOL, PREDICTIONS, SUMMARY, Layout
 from trouter.route.data import Embeddings, read_labels, routing_table
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, folds, star_name
-from trouter.route.utility import sweep_settings
+from trouter.route.utility import DEFAULT_POINTS, sweep_settings
 from trouter.routers import RouterContext, RoutingTable
 from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.routers.selection import fit_selected
-from trouter.stages.common import log, open_session, stage_dir
+from trouter.stages.common import log, open_session
 
 ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
 
@@ -38,7 +41,7 @@ def task_assignments(cfg: DictConfig, labels: pd.DataFrame) -> dict[str, str]:
     choice for every real query (when the run has a taxonomy)."""
     rows = labels[labels["dataset"] == SYNTHETIC].drop_duplicates("query_id")
     out = dict(zip(rows["query_id"], rows["node_id"], strict=True))
-    path = stage_dir(cfg, "assign_tasks") / "assignments.csv"
+    path = Layout(cfg).assign() / ASSIGNMENTS
     if path.is_file():
         table = read_csv(path, ["query_id", "node_id"])
         out |= dict(zip(table["query_id"], table["node_id"], strict=True))
@@ -94,9 +97,10 @@ def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path
               ) -> Iterator[FoldJob]:
     """The folds of a protocol as routing tables over this run's labels and embeddings (task types
     at the router's task_level), each with its router context."""
-    labels = read_labels(stage_dir(cfg, "labels") / "labels.csv")
-    pool = read_pool(stage_dir(cfg, "labels") / "pool.json")
-    emb = Embeddings(stage_dir(cfg, "embed_queries"))
+    lay = Layout(cfg)
+    labels = read_labels(lay.collected() / LABELS)
+    pool = read_pool(lay.collected() / POOL)
+    emb = Embeddings(lay.embed())
     emb.coarsen(str(cfg.router.get("task_level") or "difficulty"))
     task_of = {q: emb.task_of_node.get(t, t) for q, t in task_assignments(cfg, labels).items()}
     for fold in folds(labels, protocol, star):
@@ -107,7 +111,8 @@ def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path
                             threads=int(cfg.routing.threads), out_dir=out / fold.name,
                             run_name="-".join([str(cfg.name), name, protocol, fold.name]),
                             logger=str(cfg.routing.logger),
-                            wandb_project=str(cfg.routing.wandb_project), pool=pool,
+                            wandb_project=str(cfg.routing.wandb_project),
+                            wandb_group=cfg.routing.get("wandb_group"), pool=pool,
                             open_llm=partial(open_session, cfg, out_dir=out / fold.name))
         yield FoldJob(fold.name, *tables, ctx)
 
@@ -116,8 +121,11 @@ def run(cfg: DictConfig) -> dict:
     protocol, star = str(cfg.routing.protocol), variant_is_star(cfg)
     name = star_name(str(cfg.router.name)) if star else str(cfg.router.name)
     check_protocol(protocol)
-    settings = sweep_settings(int(cfg.evaluation.sweep_points))
-    out = stage_dir(cfg, "train_router") / name / protocol
+    uses_weights = bool(cfg.router.get("uses_weights", False))
+    lay = Layout(cfg)
+    settings = ([tuple(s) for s in lay.settings()] if uses_weights
+                else sweep_settings(DEFAULT_POINTS))
+    out = lay.router(name, protocol)
     predictions, estimates, fold_summaries = [], [], {}
     recognised, models, task_ids = {}, [], []
     start = time.monotonic()
@@ -127,7 +135,11 @@ def run(cfg: DictConfig) -> dict:
         router, fitted = fit_selected(cfg.router, ctx, train, val)
         predictions.append(prediction_rows(fold, test, models, settings,
                                            router.choose(test, settings)))
-        if (est := router.estimate(test)) is not None:
+        est = router.estimate(test)
+        if est is None and not uses_weights:
+            raise ConfigError(f"router {cfg.router.name!r} does not estimate performance and "
+                              "cost: set uses_weights: true in its config")
+        if est is not None:
             estimates.append(pd.DataFrame({
                 "fold": fold, "query_id": np.repeat(test.query_ids, len(models)),
                 "model": np.tile(models, len(test)), "r_hat": est[0].ravel(),
@@ -139,10 +151,10 @@ def run(cfg: DictConfig) -> dict:
                                      **router.extra_summary()}
         log.info("%s %s fold %s: %s", name, protocol, fold, fitted or "no training")
     table = pd.concat(predictions, ignore_index=True)
-    write_csv(out / "predictions.csv", table, PREDICTION_COLUMNS)
+    write_csv(out / PREDICTIONS, table, PREDICTION_COLUMNS)
     if estimates:
         est_table = pd.concat(estimates, ignore_index=True)
-        write_csv(out / "estimates.csv", est_table, ESTIMATE_COLUMNS)
+        write_csv(out / ESTIMATES, est_table, ESTIMATE_COLUMNS)
     summary = {"router": name, "protocol": protocol, "models": models,
                "task_types": len(task_ids),
                "task_level": str(cfg.router.get("task_level") or "difficulty"),
@@ -152,7 +164,7 @@ def run(cfg: DictConfig) -> dict:
                "task_prior": "generated" if protocol == "cold_start" and not star
                else f"assign_tasks ({cfg.routing.task_prior})",
                "task_recognition": recognised, "settings": len(settings)}
-    write_json(out / "summary.json", summary)
+    write_json(out / SUMMARY, summary)
     log.info("%s %s: %d folds in %.1f s", name, protocol, len(fold_summaries),
              summary["seconds"])
     return summary

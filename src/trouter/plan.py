@@ -1,0 +1,277 @@
+"""Runs and sweeps as plans: each point's overrides, its composed config, and every folder it uses.
+
+A single run is one point whose run folder is also the store. A sweep (Hydra's multirun syntax,
+on the command line or in conf/sweep/<name>.yaml) is the cartesian product of its axes; every
+point gets `results/<sweep>/points/<point>/` and shares the store `results/<sweep>/`, where the
+Layout's keys make points that agree on a stage's settings use the same folder."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from trouter.catalog import conf_dir
+from trouter.errors import ConfigError
+from trouter.io import write_json, write_text
+from trouter.layout import CONFIG, MANIFEST, Layout, digest, plain
+from trouter.route.protocols import check_protocol, routed_methods, star_name
+
+POINTS = "points"
+
+
+@dataclass
+class RouterJob:
+    """One train_router job of a point: a method under a protocol."""
+
+    method: str
+    router: str
+    variant: str | None
+    protocol: str
+    folder: Path
+    uses_weights: bool
+    material: dict
+
+    def overrides(self) -> list[str]:
+        out = [f"router={self.router}", f"routing.protocol={self.protocol}"]
+        return out + (["routing.variant=star"] if self.variant else [])
+
+
+@dataclass
+class Plan:
+    """One point: its name ('' for a single run), overrides, config and folders."""
+
+    name: str
+    overrides: list[str]
+    cfg: DictConfig
+    layout: Layout
+    routers: list[RouterJob] = field(default_factory=list)
+    _folders: dict | None = field(default=None, repr=False)
+
+    def folders(self) -> dict[str, tuple[Path, dict]]:
+        """Every keyed folder the point uses (stage label -> folder, settings)."""
+        if self._folders is None:
+            self._folders = self._all_folders()
+        return self._folders
+
+    def _all_folders(self) -> dict[str, tuple[Path, dict]]:
+        lay, out = self.layout, {}
+        if lay.recorded:
+            out["import_routing"] = (lay.collected(), lay.material("import_routing"))
+        else:
+            for stage, folder in (("expand_taxonomy", lay.taxonomy), ("generate_qa", lay.qa),
+                                  ("dedup_qa", lay.dedup)):
+                out[stage] = (folder(), lay.material(stage))
+            for d in lay.datasets():
+                out[f"data/{d}"] = (lay.data(d), lay.material("data", d))
+                for m in lay.candidates():
+                    out[f"labels/{d}/{m}"] = (lay.labels(d, m), lay.material("labels", d, m))
+            out["collect_labels"] = (lay.collected(), lay.material("collect_labels"))
+        out["embed_queries"] = (lay.embed(), lay.material("embed_queries"))
+        out["assign_tasks"] = (lay.assign(), lay.material("assign_tasks"))
+        for job in self.routers:
+            out[f"train_router/{job.method}/{job.protocol}"] = (job.folder, job.material)
+        return out
+
+    def manifest(self) -> dict:
+        """point.json: what the point is and which folders hold its numbers."""
+        return {"point": self.name, "overrides": self.overrides,
+                "config_sha256": config_digest(self.cfg),
+                "store": str(self.layout.store), "run_dir": str(self.layout.run),
+                "folders": {k: {"dir": str(f), "settings": m}
+                            for k, (f, m) in self.folders().items()},
+                "routers": [{"method": j.method, "protocol": j.protocol, "router": j.router,
+                             "variant": j.variant, "dir": str(j.folder),
+                             "uses_weights": j.uses_weights} for j in self.routers]}
+
+
+def config_digest(cfg: DictConfig) -> str:
+    return digest(plain(cfg))
+
+
+@contextmanager
+def hydra_conf():
+    """Hydra pointed at conf/, once around many compositions (initialising costs more than
+    composing); an initialised Hydra (a test's, an entry point's) is used as it is."""
+    if GlobalHydra.instance().is_initialized():
+        yield
+    else:
+        with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+            yield
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    try:
+        return compose(config_name="config", overrides=list(overrides))
+    except HydraException as exc:
+        raise ConfigError(f"overrides {list(overrides)}: {exc}") from None
+
+
+@cache
+def _group_config(group: str, name: str) -> DictConfig:
+    path = Path(conf_dir(), group, f"{name}.yaml")
+    if not path.is_file():
+        raise ConfigError(f"routing.routers/star: {name!r} has no config {group}/{name}.yaml")
+    with hydra_conf():
+        return compose(config_name=f"{group}/{name}")[group]
+
+
+def job_config(cfg: DictConfig, overrides: list[str], job: list[str]) -> DictConfig:
+    """The config a stage composes from `overrides + job`, built from the point's composed
+    config: `router=<name>` replaces the router group, `routing.*` and the point's own `router.*`
+    settings are applied on top, as Hydra would (checked against Hydra in the tests)."""
+    out = copy.deepcopy(cfg)
+    parsed = OverridesParser.create().parse_overrides(list(job))
+    with open_dict(out):
+        for o in parsed:
+            if o.key_or_group == "router":
+                out.router = copy.deepcopy(_group_config("router", o.value()))
+                for p in OverridesParser.create().parse_overrides(list(overrides)):
+                    if p.key_or_group.startswith("router."):
+                        OmegaConf.update(out, p.key_or_group, p.value(), merge=True)
+            else:
+                OmegaConf.update(out, o.key_or_group, o.value(), merge=True)
+    return out
+
+
+def plan_candidates(cfg: DictConfig) -> list[str]:
+    return [] if cfg.recorded is not None else list(map(str, cfg.pool.candidates))
+
+
+def point_routers(cfg: DictConfig, overrides: list[str], lay: Layout) -> list[RouterJob]:
+    jobs = []
+    for protocol in cfg.routing.protocols:
+        check_protocol(str(protocol))
+        for method in routed_methods(cfg.routing, protocol):
+            star = [r for r in cfg.routing.star if star_name(str(r)) == method
+                    and protocol == "cold_start"]
+            router, variant = (str(star[0]), "star") if star else (method, None)
+            job = RouterJob(method, router, variant, str(protocol), Path(), False, {})
+            jcfg = job_config(cfg, overrides, job.overrides())
+            job_lay = Layout(jcfg, upstream=lay)
+            job.folder = job_lay.router(method, str(protocol))
+            job.material = job_lay.material("train_router", str(protocol))
+            job.uses_weights = bool(jcfg.router.get("uses_weights", False))
+            jobs.append(job)
+    return jobs
+
+
+def make_plan(name: str, overrides: list[str], pick_router: bool = False) -> Plan:
+    """Compose a point. With pick_router (a sweep point), `router=X` among its overrides makes X
+    its one routed method (and its star variant when routing.star lists X)."""
+    with hydra_conf():
+        return _make_plan(name, list(overrides), pick_router)
+
+
+def _make_plan(name: str, overrides: list[str], pick_router: bool) -> Plan:
+    picked = [o.value() for o in OverridesParser.create().parse_overrides(overrides)
+              if pick_router and o.key_or_group == "router"]
+    cfg = compose_config(overrides)
+    if picked:
+        star = [picked[-1]] if picked[-1] in cfg.routing.star else []
+        extra = [f"routing.routers=[{picked[-1]}]", f"routing.star=[{','.join(star)}]"]
+        overrides += extra
+        cfg = job_config(cfg, overrides, extra)
+    for key in plan_candidates(cfg):
+        if not Path(conf_dir(), "model", f"{key}.yaml").is_file():
+            raise ConfigError(f"pool.candidates: {key!r} has no model card conf/model/{key}.yaml")
+    plan = Plan(name, overrides, cfg, Layout(cfg))
+    plan.routers = point_routers(cfg, overrides, plan.layout)
+    return plan
+
+
+def _axes(params: list[str]) -> list[list[str]]:
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(params))
+    except HydraException as exc:
+        raise ConfigError(f"sweep: cannot parse {list(params)}: {exc}") from None
+    axes = []
+    for o in parsed:
+        key = o.get_key_element()
+        values = (list(o.sweep_string_iterator()) if o.is_sweep_override()
+                  else [o.get_value_element_as_str()])
+        axes.append([f"{key}={v}" for v in values])
+    return axes
+
+
+def point_name(overrides: list[str]) -> str:
+    """A readable folder name from a point's swept overrides: key-value__key-value."""
+    text = "__".join(o.lstrip("+~").replace("=", "-", 1) for o in overrides) or "base"
+    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", text)
+    return name if len(name) <= 100 else f"{name[:80]}-{digest(overrides)}"
+
+
+def sweep_file(name: str) -> dict:
+    path = Path(conf_dir(), "sweep", f"{name}.yaml")
+    if not path.is_file():
+        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ConfigError(f"sweep {name!r}: no file {path} (known: {known})")
+    spec = plain(OmegaConf.load(path))
+    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
+        raise ConfigError(f"{path}: expected a mapping with `params:` (key: 'a,b' in Hydra's "
+                          "sweep syntax) and optional `overrides:` (a list)")
+    unknown = set(spec) - {"params", "overrides"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
+    return spec
+
+
+def sweep_points(base: list[str], params: list[str]) -> list[tuple[str, list[str]]]:
+    """(point name, overrides) of every point of the grid `params`, after `base`."""
+    out, seen = [], set()
+    for combo in itertools.product(*_axes(params)):
+        name = point_name(list(combo))
+        if name in seen:
+            raise ConfigError(f"sweep: two points are both named {name!r}")
+        seen.add(name)
+        out.append((name, [*base, *combo]))
+    return out
+
+
+def plans(experiment: str, results_dir: str, overrides: list[str], name: str = "",
+          sweep: str = "", multirun: list[str] | None = None) -> list[Plan]:
+    """The plans of a Snakemake invocation: one for a run, one per point for a sweep (a
+    conf/sweep/<sweep>.yaml, or `multirun` axes named `sweep`)."""
+    if not Path(conf_dir(), "experiment", f"{experiment}.yaml").is_file():
+        raise ConfigError(f"workflow/config.yaml: experiment={experiment!r} has no "
+                          f"conf/experiment/{experiment}.yaml")
+    base = [f"experiment={experiment}", *overrides]
+    if not sweep:
+        run = name or experiment
+        return [make_plan("", [*base, f"name={run}", f"paths.results_dir={results_dir}"])]
+    params = list(multirun or [])
+    if not params:
+        spec = sweep_file(sweep)
+        base += [str(o) for o in spec.get("overrides") or []]
+        params = [f"{k}={v}" for k, v in spec["params"].items()]
+    store = f"{results_dir}/{sweep}"
+    out = []
+    with hydra_conf():
+        for point, point_overrides in sweep_points(base, params):
+                out.append(make_plan(point, [
+                *point_overrides, f"name={sweep}-{digest(point)}",
+                f"paths.results_dir={results_dir}", f"paths.store_dir={store}",
+                f"paths.run_dir={store}/{POINTS}/{point}", f"routing.wandb_group={sweep}"],
+                pick_router=True))
+    return out
+
+
+def write_point(overrides: list[str]) -> Plan:
+    """config.yaml (the resolved config) and point.json (the manifest) in the point's folder."""
+    plan = make_plan("", overrides)
+    lay = plan.layout
+    if lay.run != lay.store:
+        plan.name = lay.run.name
+    write_text(lay.point_file(CONFIG), OmegaConf.to_yaml(plan.cfg, resolve=True))
+    write_json(lay.point_file(MANIFEST), plan.manifest())
+    return plan
