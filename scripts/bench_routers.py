@@ -3,7 +3,7 @@ the all-MiniLM-L6-v2 embedding of the same query.
 
 Usage: python scripts/bench_routers.py --experiment llmrouter [--routers knn trouter ...]
            [--protocol in_domain] [--queries 100] [--override key=value ...]
-Needs the run's labels/ and embed_queries/ (run the experiment first). Each router is trained as
+Needs the run's labels and embeddings (run the experiment first). Each router is trained as
 train_router trains it (its grid too) into a scratch folder, then routes --queries test queries
 one at a time under the balanced setting. A query's latency is its embedding (batch 1, the text
 embed_queries embedded) plus the router's choice given the embedding; a router that encodes the

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from trouter.estimate import estimate
-from trouter.plan import plans
 from trouter.route.report import frame_markdown
+from trouter.sweep import plans
 
 STAGES = {"labels": "label_candidates"}
 

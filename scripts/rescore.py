@@ -19,6 +19,7 @@ from pathlib import Path
 from trouter.io import read_jsonl
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.label.tables import read_label_table
+from trouter.layout import LABELS, MANIFEST, QUERIES_JSONL
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORE = """
@@ -49,10 +50,11 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--against", required=True, help="the commit whose scorers to compare with")
     args = ap.parse_args()
-    labels = read_label_table(args.run_dir / "labels/labels.csv", LABEL_COLUMNS)
+    folders = json.loads((args.run_dir / MANIFEST).read_text())["folders"]
+    labels = read_label_table(Path(folders["collect_labels"]["dir"]) / LABELS, LABEL_COLUMNS)
     labels = labels[labels["dataset"] != "synthetic"]
     records = {r["query_id"]: r for d in sorted(set(labels["dataset"]))
-               for r in read_jsonl(args.run_dir / "data" / f"{d}.jsonl")}
+               for r in read_jsonl(Path(folders[f"data/{d}"]["dir"]) / QUERIES_JSONL)}
     pairs = [(records[q], resp) for q, resp in zip(labels["query_id"], labels["response"],
                                                     strict=True)]
     with tempfile.TemporaryDirectory() as tmp:

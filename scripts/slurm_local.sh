@@ -66,6 +66,12 @@ SlurmdLogFile=$DIR/log/slurmd.log
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+  # srun inside a job reads the default path, not $SLURM_CONF: link it there unless a real
+  # config is in the way.
+  if [ ! -e /etc/slurm/slurm.conf ] || [ -L /etc/slurm/slurm.conf ]; then
+    mkdir -p /etc/slurm
+    ln -sfn "$CONF" /etc/slurm/slurm.conf
+  fi
 }
 
 start_munge() {
@@ -111,6 +117,9 @@ down() {
   stop_pid "$DIR/slurmd.pid"
   stop_pid "$DIR/slurmctld.pid"
   stop_pid /run/munge/munged.pid
+  if [ "$(readlink /etc/slurm/slurm.conf 2>/dev/null)" = "$CONF" ]; then
+    rm -f /etc/slurm/slurm.conf
+  fi
   echo "slurm_local: down"
 }
 

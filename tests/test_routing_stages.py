@@ -258,3 +258,25 @@ def test_llm_labeller_with_fallback(tmp_path):
     others = table.drop(index="gsm8k-train-3")
     assert (others["method"] == "llm").all() and (others["node_id"] == "nB").all()
     assert summary["fallbacks"] == 1 and summary["labeller_prompt"] == "task-labeller-v1"
+
+
+def test_hydra_multirun_of_one_stage_writes_distinct_folders(tmp_path):
+    """A router setting searched with Hydra's own -m: one folder per setting, none overwritten."""
+    import subprocess
+    import sys
+
+    from tests.workflow_run import ROOT
+
+    make_run(tmp_path, np.random.default_rng(0))
+    assign_tasks.run(config(tmp_path))
+    cmd = [sys.executable, "-m", "trouter.cli.train_router", "-m",
+           *overrides(tmp_path, "routing.protocol=cold_start", router="metric_router"),
+           "router.hidden=8,16", "router.max_epochs=3"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folders = {router_dir(tmp_path, "metric_router", "cold_start", f"router.hidden={h}",
+                          "router.max_epochs=3") for h in (8, 16)}
+    assert len(folders) == 2
+    for folder in folders:
+        assert (folder / "predictions.csv").is_file()
+    assert not (ROOT / "multirun").exists()

@@ -13,7 +13,8 @@ from tests.workflow_run import ROOT
 from trouter.errors import TrouterError
 from trouter.estimate import estimate
 from trouter.layout import Layout
-from trouter.plan import job_config, make_plan, plans, sweep_points
+from trouter.plan import job_config, make_plan
+from trouter.sweep import plans, sweep_points
 
 SYNTHS = ["smollm2-135m-local", "qwen2.5-coder-0.5b-local"]
 
@@ -103,3 +104,22 @@ def test_fast_router_configs_match_hydra(router):
         slow = compose("config", overrides=[*overrides, *job])
     assert fast == slow
     assert Layout(fast).router(router, "cold_start") == Layout(slow).router(router, "cold_start")
+
+
+def test_plans_are_kept_for_the_next_process(tmp_path):
+    """Every Slurm job parses the workflow again: its plans come from the pickle, unless a file
+    they read changed."""
+    from trouter.sweep import cached_plans
+
+    taxonomy = tmp_path / "tasks.csv"
+    taxonomy.write_text((CONF / "taxonomies" / "llmrouter.csv").read_text())
+    args = {"experiment": "llmrouter", "results_dir": str(tmp_path),
+            "overrides": [f"routing.taxonomy={taxonomy}"]}
+    first = cached_plans(tmp_path / "cache", **args)
+    (kept,) = list((tmp_path / "cache").glob("plans-*.pkl"))
+    again = cached_plans(tmp_path / "cache", **args)
+    assert [p.manifest() for p in again] == [p.manifest() for p in first]
+    taxonomy.write_text(taxonomy.read_text() + "\n")
+    changed = cached_plans(tmp_path / "cache", **args)
+    assert changed[0].layout.embed() != first[0].layout.embed()
+    assert kept.is_file()  # written anew for the changed file

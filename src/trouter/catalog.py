@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from difflib import get_close_matches
+from functools import cache
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -22,8 +23,10 @@ def conf_dir() -> str:
     return str(Path(__file__).resolve().parents[2] / "conf")
 
 
-def model_card(key: str) -> ModelCard:
-    """The card conf/model/<key>.yaml."""
+@cache
+def card_settings(key: str) -> dict:
+    """The settings of conf/model/<key>.yaml as plain data (the one place cards are read from
+    their files; Hydra composes the same files for the stages)."""
     folder = Path(conf_dir()) / "model"
     path = folder / f"{key}.yaml"
     if not path.is_file():
@@ -31,4 +34,9 @@ def model_card(key: str) -> ModelCard:
         close = get_close_matches(key, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"model {key!r}: no card {path}{hint}")
-    return card_from_config(OmegaConf.load(path), where=key)
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+
+
+def model_card(key: str) -> ModelCard:
+    """The card conf/model/<key>.yaml."""
+    return card_from_config(card_settings(key), where=key)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from trouter.catalog import card_settings
 from trouter.data import SYNTHETIC
 from trouter.route.utility import sweep_settings
 
@@ -74,7 +74,7 @@ class Layout:
         self.store = Path(cfg.paths.store_dir)
         self.run = Path(cfg.paths.run_dir)
         # name -> model card settings (the candidates of the pool); default: conf/model/<name>.yaml
-        self.card = card or _card_file
+        self.card = card or card_settings
         # settings already worked out by a layout that differs only in the router
         self._materials: dict[tuple, dict] = {
             k: v for k, v in (upstream._materials if upstream else {}).items()
@@ -226,10 +226,3 @@ class Layout:
 
     def compare(self) -> Path:
         return self.store / "compare"
-
-
-@cache
-def _card_file(name: str) -> dict:
-    from trouter.catalog import conf_dir
-
-    return plain(OmegaConf.load(Path(conf_dir()) / "model" / f"{name}.yaml"))

@@ -8,8 +8,6 @@ Layout's keys make points that agree on a stage's settings use the same folder."
 from __future__ import annotations
 
 import copy
-import itertools
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -188,82 +186,6 @@ def _make_plan(name: str, overrides: list[str], pick_router: bool) -> Plan:
     plan = Plan(name, overrides, cfg, Layout(cfg))
     plan.routers = point_routers(cfg, overrides, plan.layout)
     return plan
-
-
-def _axes(params: list[str]) -> list[list[str]]:
-    try:
-        parsed = OverridesParser.create().parse_overrides(list(params))
-    except HydraException as exc:
-        raise ConfigError(f"sweep: cannot parse {list(params)}: {exc}") from None
-    axes = []
-    for o in parsed:
-        key = o.get_key_element()
-        values = (list(o.sweep_string_iterator()) if o.is_sweep_override()
-                  else [o.get_value_element_as_str()])
-        axes.append([f"{key}={v}" for v in values])
-    return axes
-
-
-def point_name(overrides: list[str]) -> str:
-    """A readable folder name from a point's swept overrides: key-value__key-value."""
-    text = "__".join(o.lstrip("+~").replace("=", "-", 1) for o in overrides) or "base"
-    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", text)
-    return name if len(name) <= 100 else f"{name[:80]}-{digest(overrides)}"
-
-
-def sweep_file(name: str) -> dict:
-    path = Path(conf_dir(), "sweep", f"{name}.yaml")
-    if not path.is_file():
-        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
-        raise ConfigError(f"sweep {name!r}: no file {path} (known: {known})")
-    spec = plain(OmegaConf.load(path))
-    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
-        raise ConfigError(f"{path}: expected a mapping with `params:` (key: 'a,b' in Hydra's "
-                          "sweep syntax) and optional `overrides:` (a list)")
-    unknown = set(spec) - {"params", "overrides"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
-    return spec
-
-
-def sweep_points(base: list[str], params: list[str]) -> list[tuple[str, list[str]]]:
-    """(point name, overrides) of every point of the grid `params`, after `base`."""
-    out, seen = [], set()
-    for combo in itertools.product(*_axes(params)):
-        name = point_name(list(combo))
-        if name in seen:
-            raise ConfigError(f"sweep: two points are both named {name!r}")
-        seen.add(name)
-        out.append((name, [*base, *combo]))
-    return out
-
-
-def plans(experiment: str, results_dir: str, overrides: list[str], name: str = "",
-          sweep: str = "", multirun: list[str] | None = None) -> list[Plan]:
-    """The plans of a Snakemake invocation: one for a run, one per point for a sweep (a
-    conf/sweep/<sweep>.yaml, or `multirun` axes named `sweep`)."""
-    if not Path(conf_dir(), "experiment", f"{experiment}.yaml").is_file():
-        raise ConfigError(f"workflow/config.yaml: experiment={experiment!r} has no "
-                          f"conf/experiment/{experiment}.yaml")
-    base = [f"experiment={experiment}", *overrides]
-    if not sweep:
-        run = name or experiment
-        return [make_plan("", [*base, f"name={run}", f"paths.results_dir={results_dir}"])]
-    params = list(multirun or [])
-    if not params:
-        spec = sweep_file(sweep)
-        base += [str(o) for o in spec.get("overrides") or []]
-        params = [f"{k}={v}" for k, v in spec["params"].items()]
-    store = f"{results_dir}/{sweep}"
-    out = []
-    with hydra_conf():
-        for point, point_overrides in sweep_points(base, params):
-                out.append(make_plan(point, [
-                *point_overrides, f"name={sweep}-{digest(point)}",
-                f"paths.results_dir={results_dir}", f"paths.store_dir={store}",
-                f"paths.run_dir={store}/{POINTS}/{point}", f"routing.wandb_group={sweep}"],
-                pick_router=True))
-    return out
 
 
 def write_point(overrides: list[str]) -> Plan:

@@ -6,11 +6,12 @@ import shlex
 from pathlib import Path
 
 from trouter import layout as L
-from trouter.plan import plans
+from trouter.sweep import cached_plans
 
-PLANS = plans(config["experiment"], config["results_dir"], list(config["overrides"]),
-              name=config.get("name") or "", sweep=config.get("sweep") or "",
-              multirun=list(config.get("multirun") or []))
+PLANS = cached_plans(Path(".snakemake", "trouter"), experiment=config["experiment"],
+                     results_dir=config["results_dir"], overrides=list(config["overrides"]),
+                     name=config.get("name") or "", sweep=config.get("sweep") or "",
+                     multirun=list(config.get("multirun") or []))
 SWEEP = bool(config.get("sweep"))
 STORE = str(PLANS[0].layout.store)
 RECORDED = PLANS[0].layout.recorded

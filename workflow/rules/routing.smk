@@ -127,8 +127,10 @@ rule compare:
     params:
         store=lambda wildcards, output: Path(output[0]).parent.parent,
         runs=lambda wildcards, input: quoted([str(Path(f).parent) for f in input.provenance]),
+        logger="wandb" if PLANS[0].cfg.routing.logger == "wandb" else "none",
     threads: 1
     conda:
         "../../environment.yml"
     shell:
-        "python -m trouter.cli.compare {params.store} {params.runs} > {log} 2>&1"
+        "python -m trouter.cli.compare --logger {params.logger} {params.store} {params.runs}"
+        " > {log} 2>&1"

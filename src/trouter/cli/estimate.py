@@ -13,8 +13,8 @@ import sys
 
 from trouter.errors import TrouterError
 from trouter.estimate import check_budget, estimate, totals
-from trouter.plan import plans
 from trouter.route.report import frame_markdown
+from trouter.sweep import plans
 
 log = logging.getLogger("trouter")
 
