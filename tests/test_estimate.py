@@ -18,7 +18,7 @@ def calls(table, stage, role):
 
 
 def test_smoke_calls_follow_the_config(tmp_path):
-    (point,) = plans("smoke", str(tmp_path), [])
+    (point,) = plans("smoke", str(tmp_path), ["routing.routers=[trouter,prompt_llm]"])
     table = estimate([point], point.cfg.estimate)
     # 1 domain, 2 subcategories: 3 expansions, each proposed once and reviewed `patience` (1) times
     assert calls(table, "expand_taxonomy", "generator") == (3, 0)

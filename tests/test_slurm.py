@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def snakemake(env, results: Path, *extra: str) -> list[str]:
             "--config", "sweep=slurm", f"results_dir={results}", *extra,
             "--default-resources", "slurm_partition=debug", "mem_mb=1500", "runtime=30",
             "cpus_per_task=1", "--set-resources", "train_router:mem_mb=3000",
-            "--slurm-no-account"]
+            "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2"]
 
 
 def slurm_jobs(env) -> list[tuple[str, str]]:
@@ -148,15 +149,25 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
     # report, compare) outside Slurm; the taxonomies done before the scancel not again
     assert len(completed) >= 2 * 9 + 2 - finished, jobs
     assert any(j[1] == "CANCELLED" for j in jobs), jobs
-    servers = [json.loads(p.read_text())["servers_started"] for p in
-               (results / "slurm" / "labels").glob("*/smollm2-135m-local/*/summary.json")]
-    assert servers and all(s == ["smollm2-135m-local"] for s in servers)  # started in the job
-    # 3. a failing job: reported as failed, with its Slurm log kept
-    third = subprocess.run(snakemake(env, results, 'overrides=["++router.task_level=bogus"]'),
+    # each SmolLM2 job with calls to make started its own server (a job the cache answered whole,
+    # after the scancel, started none)
+    summaries = [json.loads(p.read_text()) for p in
+                 (results / "slurm" / "labels").glob("*/smollm2-135m-local/*/summary.json")]
+    assert len(summaries) == 3 and any(s["servers_started"] for s in summaries)
+    for s in summaries:
+        live = s["llm"]["candidate"]["live_calls"]
+        assert s["servers_started"] == (["smollm2-135m-local"] if live else [])
+    # 3. a failing job: reported as failed, with its logs (the rule's and Slurm's) named and kept
+    # (one job at a time: the first label job fails and stops the run)
+    third = subprocess.run(snakemake(env, results, 'overrides=["labeling.max_tokens=0"]',
+                                     "--jobs", "1"),
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     out = third.stdout + third.stderr
-    assert third.returncode != 0 and "Error in rule train_router" in out, out[-4000:]
-    logs = list((ROOT / ".snakemake" / "slurm_logs" / "rule_train_router").rglob("*.log"))
-    assert any("router.task_level='bogus'" in p.read_text(errors="replace") for p in logs)
+    assert third.returncode != 0 and "Error in rule label_candidates" in out, out[-4000:]
+    logs = re.findall(r"log: (\S+/log\.txt), (\S+\.snakemake/slurm_logs/\S+\.log)", out)
+    assert logs, out[-4000:]
+    rule_log, slurm_log = map(Path, logs[0])
+    assert "max_tokens for synthetic must be >= 1, got 0" in rule_log.read_text()
+    assert "Error in rule label_candidates" in slurm_log.read_text(errors="replace")
     print(f"\nSlurm sweep test: {time.monotonic() - start:.0f} s, "
           f"{len(completed)} Slurm jobs completed")
