@@ -38,7 +38,8 @@ install() {
 write_conf() {
   local host cpus mem
   host=$(hostname -s)
-  cpus=$(nproc)
+  # twice the cores: the jobs of a test sweep mostly wait (start-up, status polls, LLM replies)
+  cpus=$(( $(nproc) * 2 ))
   mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
   mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
   cat >"$CONF" <<EOF
@@ -57,6 +58,8 @@ MinJobAge=300
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 ReturnToService=2
+# The node's CPUs as written here, not as slurmd counts them (twice the cores, above).
+SlurmdParameters=config_overrides
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/slurmctld.pid
@@ -97,7 +100,7 @@ up() {
   wait_for 30 slurmctld "scontrol -Q ping 2>/dev/null | grep -q UP"
   slurmd -f "$CONF"
   wait_for 30 "the node" "sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)'"
-  echo "slurm_local: up (SLURM_CONF=$CONF, partition debug, $(nproc) CPUs)"
+  echo "slurm_local: up (SLURM_CONF=$CONF, partition debug, $(( $(nproc) * 2 )) job slots on $(nproc) cores)"
 }
 
 stop_pid() {  # pid file

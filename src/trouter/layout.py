@@ -39,6 +39,9 @@ SUMMARY, LOG = "summary.json", "log.txt"
 CONFIG, MANIFEST, PROVENANCE = "config.yaml", "point.json", "provenance.json"
 EVALUATE_FILES = ("choices.csv", "utility.csv", "utility_per_benchmark.csv", "points.csv",
                   "comparisons.csv", "gap.csv", "aiq.csv", "shares.csv")
+EVALUATE, REPORT, COMPARE = "evaluate", "report", "compare"
+UTILITY, POINTS_CSV = "utility.csv", "points.csv"
+COMPARE_FILES = (POINTS_CSV, UTILITY, "curves.csv", "table.md", "synthesizers.png", "curves.png")
 REPORT_FILES = ("utility.csv", "utility_per_benchmark.csv", "aiq.csv", "task_recognition.csv",
                 "table.md", "cost_quality.png")
 KEY_PATTERN = "[0-9a-f]{12}"
@@ -219,10 +222,12 @@ class Layout:
 
     def evaluate(self, run: str | None = None) -> Path:
         """This point's evaluate folder, or that of another single run named `run`."""
-        return (Path(self.cfg.paths.results_dir) / run if run else self.run) / "evaluate"
+        return (Path(self.cfg.paths.results_dir) / run if run else self.run) / EVALUATE
 
     def report(self) -> Path:
-        return self.run / "report"
+        return self.run / REPORT
 
-    def compare(self) -> Path:
-        return self.store / "compare"
+
+def compare_dir(store: Path) -> Path:
+    """A sweep's comparison of its points."""
+    return Path(store) / COMPARE

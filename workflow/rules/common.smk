@@ -138,12 +138,8 @@ def labeling_outputs():
 def report_outputs():
     """Every point's report and provenance (a missing file makes its job run again), and the
     sweep's comparison."""
-    out = [str(Path(run, "report", f)) for run in RUNS for f in L.REPORT_FILES]
+    out = [str(Path(run, L.REPORT, f)) for run in RUNS for f in L.REPORT_FILES]
     out += [str(Path(run, L.PROVENANCE)) for run in RUNS]
     if SWEEP:
-        out += [str(Path(STORE, "compare", f)) for f in COMPARE_FILES]
+        out += [str(L.compare_dir(STORE) / f) for f in L.COMPARE_FILES]
     return out
-
-
-COMPARE_FILES = ["points.csv", "utility.csv", "curves.csv", "table.md", "synthesizers.png",
-                 "curves.png"]

@@ -86,9 +86,9 @@ rule evaluate:
     input:
         evaluate_inputs,
     output:
-        [f"{{run}}/evaluate/{f}" for f in L.EVALUATE_FILES],
+        [f"{{run}}/{L.EVALUATE}/{f}" for f in L.EVALUATE_FILES],
     log:
-        f"{{run}}/evaluate/{L.LOG}",
+        f"{{run}}/{L.EVALUATE}/{L.LOG}",
     params:
         overrides=lambda wc: quoted(plan_of(wc).overrides),
     threads: 1
@@ -100,13 +100,13 @@ rule evaluate:
 
 rule report:
     input:
-        lambda wc: [f"{wc.run}/evaluate/{f}" for f in L.EVALUATE_FILES]
+        lambda wc: [f"{wc.run}/{L.EVALUATE}/{f}" for f in L.EVALUATE_FILES]
         + [j.folder / L.SUMMARY for j in plan_of(wc).routers],
     output:
-        [f"{{run}}/report/{f}" for f in L.REPORT_FILES],
+        [f"{{run}}/{L.REPORT}/{f}" for f in L.REPORT_FILES],
         provenance=f"{{run}}/{L.PROVENANCE}",
     log:
-        f"{{run}}/report/{L.LOG}",
+        f"{{run}}/{L.REPORT}/{L.LOG}",
     params:
         overrides=lambda wc: quoted(plan_of(wc).overrides),
     threads: 1
@@ -118,12 +118,12 @@ rule report:
 
 rule compare:
     input:
-        utility=[f"{run}/report/utility.csv" for run in RUNS],
+        utility=[f"{run}/{L.REPORT}/{L.UTILITY}" for run in RUNS],
         provenance=[f"{run}/{L.PROVENANCE}" for run in RUNS],
     output:
-        [f"{STORE}/compare/{f}" for f in COMPARE_FILES],
+        [f"{L.compare_dir(STORE)}/{f}" for f in L.COMPARE_FILES],
     log:
-        f"{STORE}/compare/{L.LOG}",
+        f"{L.compare_dir(STORE)}/{L.LOG}",
     params:
         store=lambda wildcards, output: Path(output[0]).parent.parent,
         runs=lambda wildcards, input: quoted([str(Path(f).parent) for f in input.provenance]),

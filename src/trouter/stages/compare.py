@@ -17,11 +17,23 @@ from omegaconf import OmegaConf
 from trouter.data import SYNTHETIC
 from trouter.errors import DataError
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_text
-from trouter.layout import CONFIG, LABEL_SUMMARY, MANIFEST, NODES, SUMMARY
+from trouter.layout import (
+    CONFIG,
+    EVALUATE,
+    LABEL_SUMMARY,
+    MANIFEST,
+    NODES,
+    POINTS_CSV,
+    REPORT,
+    SUMMARY,
+    UTILITY,
+    compare_dir,
+)
 from trouter.route.columns import POINT_COLUMNS, UTILITY_COLUMNS
 from trouter.route.report import frame_markdown
 
-UTILITY = ["point", "protocol", "method", "utility_sum", "utility_sum_lo", "utility_sum_hi"]
+UTILITY_TABLE = ["point", "protocol", "method", "utility_sum", "utility_sum_lo",
+                 "utility_sum_hi"]
 CURVES = ["point", *POINT_COLUMNS]
 
 
@@ -140,17 +152,17 @@ def run(store: Path, runs: list[Path], logger: str = "wandb") -> dict:
     points = pd.DataFrame([point_row(r) for r in runs])
     utility, curves = [], []
     for run_dir, point in zip(runs, points["point"], strict=True):
-        table = read_csv(run_dir / "report" / "utility.csv", UTILITY_COLUMNS)
-        utility.append(table[UTILITY[1:]].assign(point=point))
-        curves.append(read_csv(run_dir / "evaluate" / "points.csv", POINT_COLUMNS)
+        table = read_csv(run_dir / REPORT / UTILITY, UTILITY_COLUMNS)
+        utility.append(table[UTILITY_TABLE[1:]].assign(point=point))
+        curves.append(read_csv(run_dir / EVALUATE / POINTS_CSV, POINT_COLUMNS)
                       .assign(point=point))
-    utility = pd.concat(utility, ignore_index=True)[UTILITY]
+    utility = pd.concat(utility, ignore_index=True)[UTILITY_TABLE]
     curves = pd.concat(curves, ignore_index=True)[CURVES]
-    for df, cols in ((utility, UTILITY[3:]), (curves, POINT_COLUMNS[2:])):
+    for df, cols in ((utility, UTILITY_TABLE[3:]), (curves, POINT_COLUMNS[2:])):
         df[cols] = df[cols].astype(float)
-    out = store / "compare"
-    write_csv(out / "points.csv", points, list(points.columns))
-    write_csv(out / "utility.csv", utility, UTILITY)
+    out = compare_dir(store)
+    write_csv(out / POINTS_CSV, points, list(points.columns))
+    write_csv(out / UTILITY, utility, UTILITY_TABLE)
     write_csv(out / "curves.csv", curves, CURVES)
     with atomic_path(out / "synthesizers.png") as tmp:
         bar_plot(utility, tmp)
