@@ -134,7 +134,10 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
         seen.append(lines.get())
     finished = sum("Finished jobid" in x and "(Rule: expand_taxonomy)" in x for x in seen)
     assert not list((results / "slurm" / "compare").glob("table.md"))
-    # 2. the rerun resumes: finished work is kept, the rest runs, every job through Slurm
+    # 2. the rerun resumes (after --unlock, in case Snakemake had to be killed): finished work is
+    # kept, the rest runs, every job through Slurm
+    subprocess.run([*snakemake(env, results), "--unlock"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
     second = subprocess.run(snakemake(env, results), cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=1200)
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
