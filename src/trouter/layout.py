@@ -18,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from trouter.catalog import card_settings
 from trouter.data import SYNTHETIC
+from trouter.data.files import sha256_of
 from trouter.route.utility import sweep_settings
 
 # Bump a stage's number when its outputs change for the same settings: its folders get new keys.
@@ -58,14 +59,6 @@ def plain(value):
     if isinstance(value, DictConfig | ListConfig):
         return OmegaConf.to_container(value, resolve=True)
     return value
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Layout:
@@ -128,7 +121,7 @@ class Layout:
             out = {"recorded": g("recorded"), "seed": g("seed")}
         elif stage == "embed_queries":
             given = g("routing.taxonomy")
-            tasks = ({"file": given, "sha256": file_sha256(Path(given))} if given
+            tasks = ({"file": given, "sha256": sha256_of(Path(given))} if given
                      else None if self.recorded else self.key("expand_taxonomy"))
             out = {"labels": self.key(self.labels_stage), "tasks": tasks,
                    "embed": g("routing.embed"), "model_path": g("dedup.model_path")}

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from trouter.data.files import sha256_of
 from trouter.io import read_json
-from trouter.layout import MANIFEST, SUMMARY, Layout, file_sha256, plain
+from trouter.layout import MANIFEST, SUMMARY, Layout, plain
 from trouter.plan import config_digest
 
 CARD_FIELDS = ("key", "model_id", "base_url", "structured_output", "params_b", "price")
@@ -50,7 +51,7 @@ def data_files(manifest: dict) -> dict[str, str]:
             continue
         summary = Path(entry["dir"]) / SUMMARY
         for f in read_json(summary).get("files", []) if summary.is_file() else []:
-            out[str(f)] = file_sha256(Path(f))
+            out[str(f)] = sha256_of(Path(f))
     return dict(sorted(out.items()))
 
 

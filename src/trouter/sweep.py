@@ -16,9 +16,10 @@ from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
 from trouter.catalog import conf_dir
+from trouter.data.files import sha256_of
 from trouter.errors import ConfigError
 from trouter.io import atomic_path
-from trouter.layout import digest, file_sha256, plain
+from trouter.layout import digest, plain
 from trouter.plan import POINTS, Plan, hydra_conf, make_plan
 
 
@@ -115,7 +116,7 @@ def _fingerprint() -> str:
 def _taxonomy_unchanged(plan: Plan) -> bool:
     tasks = plan.layout.material("embed_queries")["tasks"]
     return not isinstance(tasks, dict) or (
-        Path(tasks["file"]).is_file() and file_sha256(Path(tasks["file"])) == tasks["sha256"])
+        Path(tasks["file"]).is_file() and sha256_of(Path(tasks["file"])) == tasks["sha256"])
 
 
 def cached_plans(folder: Path, **kwargs) -> list[Plan]:
