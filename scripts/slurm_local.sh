@@ -53,8 +53,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 # A job asking for more than the node has fails at once instead of pending forever.
 EnforcePartLimits=ALL
-# squeue still lists a finished job for 5 minutes (no accounting database here).
-MinJobAge=300
+# squeue still lists a finished job for an hour (no accounting database here): the status checks
+# and a test's look at every job's record rely on it.
+MinJobAge=3600
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 ReturnToService=2

@@ -9,10 +9,11 @@ import pytest
 from tests.data_paths import data_dir
 from trouter.llm.parse import ReplyError
 from trouter.score.choice import answer_letter, score_choice
-from trouter.score.code import Sandbox, build_program, extract_code, score_humaneval
+from trouter.score.code import build_program, extract_code, score_humaneval
 from trouter.score.judge import parse_verdict
 from trouter.score.numeric import final_number, gsm8k_reference, score_gsm8k
 from trouter.score.overlap import lcs_length, rouge_l, score_squad, token_f1
+from trouter.score.sandbox import Limits
 
 
 @pytest.mark.parametrize("text,want", [
@@ -143,7 +144,7 @@ def humaneval():
         return [json.loads(line) for line in fh]
 
 
-FAST = Sandbox(timeout_s=5, memory_mb=512)
+FAST = Limits(timeout_s=5, memory_mb=512)
 
 
 def run(task, response, sandbox=FAST):
@@ -165,7 +166,7 @@ def test_wrong_unsafe_and_runaway_code_fails(humaneval):
     score, detail = run(task, wrong)
     assert score == 0.0 and "AssertionError" in detail
     loop = f"```python\ndef {entry}(numbers, threshold):\n    while True:\n        pass\n```"
-    assert run(task, loop, Sandbox(timeout_s=1, memory_mb=512)) == (0.0, "timeout after 1 s")
+    assert run(task, loop, Limits(timeout_s=1, memory_mb=512)) == (0.0, "timeout after 1 s")
     bomb = f"```python\ndef {entry}(numbers, threshold):\n    x = ' ' * (4 << 30)\n```"
     score, detail = run(task, bomb)
     assert score == 0.0 and "MemoryError" in detail

@@ -35,6 +35,9 @@ SWEEP = {"overrides": ["experiment=smoke", "pool=slurm", "judge=fake-judge",
                     "router": "trouter,metric_router"}}
 
 
+FAILING = threading.Event()  # set: the fake candidate's endpoint answers 400
+
+
 def responder(request):
     """The judge compares numbers; the fake candidate answers 18; the rest is synthesis."""
     msgs = request["messages"]
@@ -44,6 +47,9 @@ def responder(request):
         got = user.split("Candidate answer:\n")[1].split("\n")[0]
         return Reply(content=json.dumps({"verdict": "equivalent" if got == ref else "wrong"}))
     if request["model"] == "fake-candidate":
+        if FAILING.is_set():
+            return Reply(400, None,
+                         raw_body=b'{"error": {"message": "model fake-candidate is gone"}}')
         return Reply(content="answer 1\n#### 18")
     return synthesizer_backend(request)
 
@@ -123,7 +129,12 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
         assert time.monotonic() < deadline and first.poll() is None, "".join(seen)[-3000:]
         with contextlib.suppress(queue.Empty):
             seen.append(lines.get(timeout=1))
-    subprocess.run(["scancel", "--user", "root"], env=env, check=True, timeout=30)
+    # the next jobs are submitted a moment later: cancel once Slurm holds some
+    while not (active := [i for i, state in slurm_jobs(env) if state in ("PENDING", "RUNNING")]):
+        assert time.monotonic() < deadline and first.poll() is None, "".join(seen)[-3000:]
+        time.sleep(0.5)
+    subprocess.run(["scancel", *active], env=env, check=True, timeout=30)
+    phases = [time.monotonic() - start]
     try:
         first.wait(60)
     except subprocess.TimeoutExpired:
@@ -141,6 +152,7 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
     second = subprocess.run(snakemake(env, results), cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=1200)
     assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
+    phases.append(time.monotonic() - start - sum(phases))
     # the taxonomies Snakemake had seen finish are kept, the others are run again
     assert (second.stdout + second.stderr).count("rule expand_taxonomy:") == 2 - finished
     table = (results / "slurm" / "compare" / "table.md").read_text()
@@ -151,7 +163,7 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
     # 2 gsm8k label jobs shared; local rules (plan, prepare_data, collect_labels, evaluate,
     # report, compare) outside Slurm; the taxonomies done before the scancel not again
     assert len(completed) >= 2 * 9 + 2 - finished, jobs
-    assert any(j[1] == "CANCELLED" for j in jobs), jobs
+    assert {i for i, state in jobs if state == "CANCELLED"} >= set(active), (active, jobs)
     # each SmolLM2 job with calls to make started its own server (a job the cache answered whole,
     # after the scancel, started none)
     summaries = [json.loads(p.read_text()) for p in
@@ -160,17 +172,24 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster):
     for s in summaries:
         live = s["llm"]["candidate"]["live_calls"]
         assert s["servers_started"] == (["smollm2-135m-local"] if live else [])
-    # 3. a failing job: reported as failed, with its logs (the rule's and Slurm's) named and kept
-    # (one job at a time: the first label job fails and stops the run)
-    third = subprocess.run(snakemake(env, results, 'overrides=["labeling.max_tokens=0"]',
-                                     "--jobs", "1"),
+    # 3. a failing job, reported as failed with its logs (the rule's and Slurm's) named and kept:
+    # one label job forced to run again against an empty cache while the candidate's endpoint
+    # answers 400; overrides that change no folder's key run nothing else
+    target = next((results / "slurm" / "labels" / "gsm8k" / "fake-candidate").glob("*/labels.csv"))
+    FAILING.set()
+    third = subprocess.run(snakemake(env, results, f'overrides=["llm.max_retries=0", '
+                                     f'"paths.cache_dir={folder / "empty-cache"}"]',
+                                     "--force", str(target)),
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     out = third.stdout + third.stderr
     assert third.returncode != 0 and "Error in rule label_candidates" in out, out[-4000:]
+    assert out.count("rule label_candidates:") == 1 and "rule expand_taxonomy" not in out, out
     logs = re.findall(r"log: (\S+/log\.txt), (\S+\.snakemake/slurm_logs/\S+\.log)", out)
     assert logs, out[-4000:]
     rule_log, slurm_log = map(Path, logs[0])
-    assert "max_tokens for synthetic must be >= 1, got 0" in rule_log.read_text()
+    assert "model fake-candidate is gone" in rule_log.read_text()
     assert "Error in rule label_candidates" in slurm_log.read_text(errors="replace")
-    print(f"\nSlurm sweep test: {time.monotonic() - start:.0f} s, "
+    phases.append(time.monotonic() - start - sum(phases))
+    print(f"\nSlurm sweep test: {time.monotonic() - start:.0f} s (until scancel, resumed run, "
+          f"failing run: {', '.join(f'{p:.0f}' for p in phases)} s), "
           f"{len(completed)} Slurm jobs completed")

@@ -9,8 +9,8 @@ from trouter.label.prompts import answer_messages
 from trouter.label.scoring import score_response
 from trouter.llm.client import ChatResult, LLMClient
 from trouter.llm.parse import ask
-from trouter.score.code import Sandbox
 from trouter.score.judge import VERDICTS, judge_messages, parse_verdict
+from trouter.score.sandbox import Limits
 
 LABEL_COLUMNS = ["query_id", "dataset", "task", "split", "node_id", "model", "prompt", "response",
                  "score", "extracted", "finish_reason", "prompt_tokens", "completion_tokens",
@@ -43,8 +43,8 @@ def base_row(q: dict, model: str, messages: list[dict], r: ChatResult, currency:
             "cached": r.cached, "error": ""}
 
 
-def score_benchmark_row(row: dict, q: dict, sandbox: Sandbox) -> dict:
-    score, extracted = score_response(q, row["response"], sandbox)
+def score_benchmark_row(row: dict, q: dict, limits: Limits) -> dict:
+    score, extracted = score_response(q, row["response"], limits)
     return {**row, "score": float(score), "extracted": extracted}
 
 

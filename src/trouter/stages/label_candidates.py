@@ -19,12 +19,12 @@ from trouter.label.answer import (
     score_benchmark_row,
 )
 from trouter.label.prompts import ANSWER_VERSION
-from trouter.label.scoring import METRICS
+from trouter.label.scoring import CODE_DATASETS, METRICS
 from trouter.layout import LABELS, QUERIES_JSONL, SUMMARY, Layout
 from trouter.llm.cards import card_from_config
 from trouter.llm.client import LLMClient
 from trouter.llm.session import LLMSession
-from trouter.score.code import Sandbox
+from trouter.score import sandbox
 from trouter.score.judge import JUDGE_VERSION, SCHEMA
 from trouter.stages.common import log, open_session
 
@@ -78,7 +78,11 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError(f"{dataset}: no queries to label")
     acfg = answer_config(cfg, dataset)
     out = lay.labels(dataset, model)
-    sandbox = Sandbox(float(cfg.labeling.sandbox.timeout_s), int(cfg.labeling.sandbox.memory_mb))
+    limits = sandbox.Limits(float(cfg.labeling.sandbox.timeout_s),
+                            int(cfg.labeling.sandbox.memory_mb))
+    isolation = sandbox.detect() if dataset in CODE_DATASETS else None
+    if isolation is not None:
+        sandbox.require(isolation, bool(cfg.labeling.sandbox.allow_unprotected), dataset)
     cards = {"candidate": card_from_config(cfg.candidate, where="candidate")}
     if dataset == SYNTHETIC:
         cards["judge"] = card_from_config(cfg.judge, where="judge")
@@ -94,7 +98,7 @@ def run(cfg: DictConfig) -> dict:
         if dataset == SYNTHETIC:
             rows = judge_all(session, rows, queries, cfg)
         else:
-            rows = client.map(lambda p: score_benchmark_row(p[0], p[1], sandbox),
+            rows = client.map(lambda p: score_benchmark_row(p[0], p[1], limits),
                               list(zip(rows, queries, strict=True)), desc="score")
         score_s = time.monotonic() - start
         stats, servers = session.stats(), session.servers_started
@@ -112,7 +116,8 @@ def run(cfg: DictConfig) -> dict:
                "cost": float(df["cost"].sum()), "currency": currency,
                "answer_wall_s": round(answer_s, 2), "score_wall_s": round(score_s, 2),
                "live_calls_per_s": round(live / answer_s, 4) if live else None,
-               "llm": stats, "servers_started": servers}
+               "llm": stats, "servers_started": servers,
+               "sandbox": isolation.summary() if isolation else None}
     write_json(out / SUMMARY, summary)
     if flagged:
         log.warning("%d of %d rows flagged (left unscored): see the error column of %s",
