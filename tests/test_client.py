@@ -206,3 +206,80 @@ def test_cache_identity_separates_endpoints_and_weights():
     local1 = make_card(base_url=None, local=w)
     local2 = make_card(base_url=None, local={"weights": {"sha256": "b" * 64}})
     assert local1.identity != local2.identity and "a" * 64 in local1.identity
+
+
+def body(usage) -> bytes:
+    reply = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+             "choices": [{"index": 0, "finish_reason": "stop",
+                          "message": {"role": "assistant", "content": "hi"}}]}
+    if usage is not None:
+        reply["usage"] = usage
+    return json.dumps(reply).encode()
+
+
+@pytest.mark.parametrize("usage", [None, {"prompt_tokens": 3},
+                                   {"prompt_tokens": -4, "completion_tokens": 2},
+                                   {"prompt_tokens": 3, "completion_tokens": "many"}])
+def test_reply_without_valid_usage_is_flagged_not_free(cache, tmp_path, usage):
+    with ScriptedServer([Reply(raw_body=body(usage))]) as srv:
+        c = client_for(srv, cache, tmp_path)
+        res = c.chat(MSG)
+        again = c.chat(MSG)  # replayed from the cache: flagged the same way
+    for r in (res, again):
+        assert r.usage_error and "cost unknown" in r.usage_error and r.cost != r.cost  # NaN
+    assert c.stats["usage_errors"] == 2 and c.stats["cost"] == 0.0
+    c.records.close()
+    rows = read_jsonl(tmp_path / "calls.jsonl")
+    assert [r["cost"] for r in rows] == [None, None] and all(r["usage_error"] for r in rows)
+
+
+def test_label_row_of_a_reply_without_usage_is_flagged_and_unscored(cache):
+    from trouter.label.answer import base_row, score_benchmark_row
+    from trouter.score.sandbox import Limits
+
+    with ScriptedServer([Reply(raw_body=body(None))]) as srv:
+        res = client_for(srv, cache).chat(MSG)
+    q = {"query_id": "q1", "dataset": "gsm8k", "task": "gsm8k", "split": "test", "node_id": "",
+         "reference": "2", "fields": {}}
+    row = score_benchmark_row(base_row(q, "m", MSG, res, "USD"), q, Limits())
+    assert "no token usage" in row["error"] and row["score"] != row["score"]
+
+
+def test_malformed_200_body_is_retried_then_bounded(cache, tmp_path):
+    garbage = Reply(raw_body=b"<html>upstream hiccup</html>")
+    replies = [garbage, Reply(raw_body=b'{"choices": []}'), Reply(content="fine")]
+    with ScriptedServer(replies) as srv:
+        sleeps = []
+        c = client_for(srv, cache, tmp_path, sleeps=sleeps)
+        assert c.chat(MSG).text == "fine"
+    assert len(sleeps) == 2 and c.stats["faults"] == {"malformed body": 2}
+    with ScriptedServer(default=garbage) as srv:
+        c = client_for(srv, cache, sleeps=[])
+        with pytest.raises(LLMError, match="after 3 retries"):
+            c.chat(MSG, seed=9)
+        assert len(srv.requests) == 4
+
+
+def test_call_records_name_their_run_and_attempt(cache, tmp_path):
+    from trouter.llm.client import RUN_ID
+
+    with ScriptedServer([Reply(503), Reply(content="ok")]) as srv:
+        c = client_for(srv, cache, tmp_path)
+        c.chat(MSG)
+    c.records.close()
+    rows = read_jsonl(tmp_path / "calls.jsonl")
+    assert [(r["run"], r["attempt"], r["retried"] if r["error"] else None) for r in rows] == [
+        (RUN_ID, 0, True), (RUN_ID, 1, None)]
+    assert c.stats["retries"] == 1 and c.stats["faults"] == {"status 503": 1}
+
+
+def test_lone_surrogates_are_stored_and_replayed(tmp_path):
+    from trouter.llm.cache import RequestCache
+
+    text = "broken \ud800 reply \udfff end"
+    with ScriptedServer([Reply(content=text)]) as srv:
+        res = client_for(srv, RequestCache(tmp_path / "c")).chat(MSG)
+        # a new process: the cache file is read back
+        again = client_for(srv, RequestCache(tmp_path / "c")).chat(MSG)
+    assert res.text == again.text == "broken \ufffd reply \ufffd end" and again.cached
+    (tmp_path / "out.txt").write_text(again.text, encoding="utf-8")

@@ -131,8 +131,13 @@ def test_rouge_l_hand_values():
 def test_judge_verdicts():
     assert parse_verdict('{"verdict": "equivalent"}') == "equivalent"
     assert parse_verdict('```json\n{"verdict": "Partial"}\n```') == "partial"
-    assert parse_verdict("Wrong.") == "wrong"
-    for bad in ['{"verdict": "maybe"}', "equivalent or wrong", "", "no idea"]:
+    assert parse_verdict(' {"verdict":"WRONG"}\n') == "wrong"
+    # prose, negations and hedges are re-asked, never read as a verdict
+    for bad in ['{"verdict": "maybe"}', "equivalent or wrong", "", "no idea", "Wrong.",
+                "not equivalent", "The answer is not equivalent.", "equivalent? not really",
+                '{"verdict": "not equivalent"}', '{"verdict": "equivalent"} -- not really',
+                'Hmm. {"verdict": "equivalent"}', '{"verdict": "equivalent", "note": "not"}',
+                '{"verdict": ["equivalent"]}', '["equivalent"]', "partially equivalent"]:
         with pytest.raises(ReplyError):
             parse_verdict(bad)
 

@@ -40,17 +40,23 @@ def base_row(q: dict, model: str, messages: list[dict], r: ChatResult, currency:
             "extracted": "", "finish_reason": r.finish_reason or "",
             "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
             "cost": r.cost, "currency": currency, "latency_s": round(r.latency_s, 4),
-            "cached": r.cached, "error": ""}
+            "cached": r.cached, "error": r.usage_error or ""}
 
 
 def score_benchmark_row(row: dict, q: dict, limits: Limits) -> dict:
+    """The benchmark's metric; a flagged row (cost unknown) is left unscored."""
+    if row["error"]:
+        return row
     score, extracted = score_response(q, row["response"], limits)
     return {**row, "score": float(score), "extracted": extracted}
 
 
 def judge_row(judge: LLMClient, row: dict, q: dict, *, max_tokens: int, max_reasks: int,
               seed: int, schema: dict | None) -> dict:
-    """Score by the judge; a reply that stays unparsable is flagged and left unscored."""
+    """Score by the judge; a reply that stays unparsable is flagged and left unscored, and a
+    row flagged already (cost unknown) is not judged."""
+    if row["error"]:
+        return row
     asked = ask(judge, judge_messages(q["question"], q["reference"], row["response"]),
                 parse_verdict, schema=schema, max_reasks=max_reasks, seed=seed,
                 tag=f"judge {q['query_id']}",

@@ -52,7 +52,8 @@ class RequestCache:
         path.parent.mkdir(exist_ok=True)
         tmp = path.parent / f".{key}.{self._tag}.{uuid.uuid4().hex}.tmp"
         try:
-            tmp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+            # ASCII escapes keep any text, lone surrogates included, as valid UTF-8 JSON
+            tmp.write_text(json.dumps(value), encoding="utf-8")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,24 @@ def _need(d: dict, name: str, where: str):
     return d[name]
 
 
+def _price(p, where: str) -> Price:
+    """Prices: finite numbers >= 0 per 1M tokens, and a currency."""
+    if not isinstance(p, dict):
+        raise ConfigError(f"model card {where}: price must be a mapping, got {p!r}")
+    values = []
+    for name in ("input_per_1m", "output_per_1m"):
+        v = p.get(name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"model card {where}: price.{name} must be a finite number >= 0, "
+                              f"got {v!r}")
+        values.append(float(v))
+    currency = p.get("currency")
+    if not isinstance(currency, str) or not currency.strip() or currency == "???":
+        raise ConfigError(f"model card {where}: price.currency is required (e.g. USD), "
+                          f"got {currency!r}")
+    return Price(values[0], values[1], currency.strip())
+
+
 def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
     """Build and validate a card; `where` names the config path for error messages."""
     d = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
@@ -66,15 +85,7 @@ def card_from_config(cfg: DictConfig | dict, where: str = "?") -> ModelCard:
         raise ConfigError(
             f"model card {where}: structured_output={mode!r}, expected one of {STRUCTURED_MODES}"
         )
-    p = _need(d, "price", where)
-    try:
-        price = Price(float(p["input_per_1m"]), float(p["output_per_1m"]), str(p["currency"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"model card {where}: price needs numeric input_per_1m, output_per_1m and a currency"
-        ) from exc
-    if price.input_per_1m < 0 or price.output_per_1m < 0:
-        raise ConfigError(f"model card {where}: prices must be >= 0")
+    price = _price(_need(d, "price", where), where)
     params_b = d.get("params_b")
     numeric = isinstance(params_b, (int, float)) and not isinstance(params_b, bool)
     if params_b is not None and not (numeric and params_b > 0):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import random
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +23,9 @@ from trouter.llm.cache import RequestCache, request_key
 from trouter.llm.cards import ModelCard
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
+SURROGATE = re.compile("[\ud800-\udfff]")
+# Marks this process's lines in calls.jsonl (a folder's log keeps the lines of every run).
+RUN_ID = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,17 @@ class ChatResult:
     cost: float
     cached: bool
     finish_reason: str | None = None
+    usage_error: str | None = None  # the reply's token usage is missing or invalid: cost unknown
+
+
+def usage_error(prompt_tokens, completion_tokens) -> str | None:
+    """Why a reply's token counts cannot be costed, or None."""
+    for name, v in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens)):
+        if v is None:
+            return f"reply has no token usage ({name} missing): cost unknown"
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            return f"reply has invalid token usage ({name}={v!r}): cost unknown"
+    return None
 
 
 def retry_after_seconds(exc: Exception) -> float | None:
@@ -67,10 +85,21 @@ def retry_after_seconds(exc: Exception) -> float | None:
     return None
 
 
-def _retryable(exc: Exception) -> bool:
+class MalformedReply(Exception):
+    """A 200 reply whose body is not a chat completion (cut off, HTML, not JSON)."""
+
+
+def fault_kind(exc: Exception) -> str | None:
+    """What went wrong, for the fault counts, when it is worth retrying; None when it is not."""
     if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in RETRYABLE_STATUS
-    return isinstance(exc, (openai.APIConnectionError, openai.APITimeoutError))
+        return f"status {exc.status_code}" if exc.status_code in RETRYABLE_STATUS else None
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    if isinstance(exc, (MalformedReply, openai.APIResponseValidationError, json.JSONDecodeError)):
+        return "malformed body"
+    return None
 
 
 def structured_kwargs(mode: str, schema: dict | None) -> dict:
@@ -101,7 +130,8 @@ class LLMClient:
         self._closed = threading.Event()
         self.sleep = sleep or self._closed.wait  # backoff waits end early on close()
         self.stats = {"live_calls": 0, "cached_calls": 0, "failed_calls": 0, "retries": 0,
-                      "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
+                      "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0,
+                      "usage_errors": 0, "faults": {}}
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -136,21 +166,24 @@ class LLMClient:
         key = request_key(self.card.identity, messages, {**params, **extra})
         hit = self.cache.get(key)
         if hit is not None:
-            result = ChatResult(hit["text"], hit["prompt_tokens"], hit["completion_tokens"],
-                                hit["latency_s"], self._cost(hit), cached=True,
-                                finish_reason=hit.get("finish_reason"))
-            self._record(key, tag, result, None)
+            result = self._costed(hit["text"], hit["prompt_tokens"], hit["completion_tokens"],
+                                  hit["latency_s"], hit.get("finish_reason"), cached=True)
+            self._record(key, tag, result)
             return result
-        result = self._call_with_retries(key, tag, messages, params, extra)
-        self.cache.put(key, {"text": result.text, "prompt_tokens": result.prompt_tokens,
-                             "completion_tokens": result.completion_tokens,
-                             "latency_s": result.latency_s, "finish_reason": result.finish_reason})
+        result, raw = self._call_with_retries(key, tag, messages, params, extra)
+        self.cache.put(key, raw)  # as received: a reply without usage stays flagged on replay
         return result
 
-    def _cost(self, usage: dict) -> float:
-        return self.card.price.cost(usage["prompt_tokens"], usage["completion_tokens"])
+    def _costed(self, text, pt, ct, latency, finish, cached: bool) -> ChatResult:
+        """A result priced from its token counts; NaN cost (and the reason) when they are bad.
+        Text that cannot be written as UTF-8 (lone surrogates) reaches the stages as U+FFFD."""
+        text = SURROGATE.sub("\ufffd", text)
+        problem = usage_error(pt, ct)
+        if problem:
+            return ChatResult(text, 0, 0, latency, math.nan, cached, finish, problem)
+        return ChatResult(text, pt, ct, latency, self.card.price.cost(pt, ct), cached, finish)
 
-    def _call_with_retries(self, key, tag, messages, params, extra) -> ChatResult:
+    def _call_with_retries(self, key, tag, messages, params, extra) -> tuple[ChatResult, dict]:
         attempt = 0
         while True:
             if self._closed.is_set():
@@ -161,54 +194,65 @@ class LLMClient:
                 start = time.monotonic()
                 resp = client.chat.completions.create(
                     model=self.card.model_id, messages=messages, **params, **extra)
+                return self._result(key, tag, resp, time.monotonic() - start, attempt)
             except Exception as exc:  # noqa: BLE001 - classified below
-                if not _retryable(exc) or attempt >= self.retry.max_retries:
-                    self._record(key, tag, None, f"{type(exc).__name__}: {exc}")
+                fault = fault_kind(exc)
+                final = fault is None or attempt >= self.retry.max_retries
+                self._fault(key, tag, fault or type(exc).__name__, f"{type(exc).__name__}: {exc}",
+                            attempt, final)
+                if final:
                     raise LLMError(f"model {self.card.key}: call failed after {attempt} "
                                    f"retries: {type(exc).__name__}: {exc}") from exc
                 wait = self.retry.delay(attempt, retry_after_seconds(exc))
-                with self._lock:
-                    self.stats["retries"] += 1
                 attempt += 1
                 self.sleep(wait)
-                continue
-            latency = time.monotonic() - start
-            return self._result(key, tag, resp, latency)
 
-    def _result(self, key, tag, resp, latency) -> ChatResult:
+    def _result(self, key, tag, resp, latency, attempt) -> tuple[ChatResult, dict]:
         try:
             text = resp.choices[0].message.content
             finish = resp.choices[0].finish_reason
         except (AttributeError, IndexError, TypeError) as exc:
-            self._record(key, tag, None, "malformed response body")
-            raise LLMError(f"model {self.card.key}: response has no choices[0].message") from exc
+            raise MalformedReply("response has no choices[0].message") from exc
         if text is None:
             text = ""
         usage = getattr(resp, "usage", None)
-        pt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        ct = int(getattr(usage, "completion_tokens", 0) or 0)
-        result = ChatResult(text, pt, ct, latency, self.card.price.cost(pt, ct), cached=False,
-                            finish_reason=finish)
-        self._record(key, tag, result, None)
-        return result
+        raw = {"text": text, "prompt_tokens": getattr(usage, "prompt_tokens", None),
+               "completion_tokens": getattr(usage, "completion_tokens", None),
+               "latency_s": latency, "finish_reason": finish}
+        result = self._costed(text, raw["prompt_tokens"], raw["completion_tokens"], latency,
+                              finish, cached=False)
+        self._record(key, tag, result, attempt)
+        return result, raw
 
-    def _record(self, key, tag, result: ChatResult | None, error: str | None) -> None:
+    def _fault(self, key, tag, kind: str, error: str, attempt: int, final: bool) -> None:
         with self._lock:
-            if result is None:
-                self.stats["failed_calls"] += 1
+            self.stats["faults"][kind] = self.stats["faults"].get(kind, 0) + 1
+            self.stats["failed_calls" if final else "retries"] += 1
+        self._write({"key": key[:16], "tag": tag, "attempt": attempt, "cached": False,
+                     "error": error, "retried": not final})
+
+    def _record(self, key, tag, result: ChatResult, attempt: int = 0) -> None:
+        with self._lock:
+            self.stats["cached_calls" if result.cached else "live_calls"] += 1
+            self.stats["prompt_tokens"] += result.prompt_tokens
+            self.stats["completion_tokens"] += result.completion_tokens
+            if result.usage_error:
+                self.stats["usage_errors"] += 1
             else:
-                self.stats["cached_calls" if result.cached else "live_calls"] += 1
-                self.stats["prompt_tokens"] += result.prompt_tokens
-                self.stats["completion_tokens"] += result.completion_tokens
                 self.stats["cost"] += result.cost
+        self._write({"key": key[:16], "tag": tag, "attempt": attempt, "cached": result.cached,
+                     "error": None, "usage_error": result.usage_error,
+                     "prompt_tokens": result.prompt_tokens,
+                     "completion_tokens": result.completion_tokens,
+                     "latency_s": round(result.latency_s, 4),
+                     "cost": None if result.usage_error else result.cost})
+
+    def _write(self, fields: dict) -> None:
+        """One line of calls.jsonl, marked with this run (process) and the model's role."""
         if self.records is None:
             return
-        row = {"time": time.time(), "role": self.role, "model": self.card.key, "tag": tag,
-               "key": key[:16], "cached": bool(result and result.cached), "error": error,
-               "prompt_tokens": result.prompt_tokens if result else 0,
-               "completion_tokens": result.completion_tokens if result else 0,
-               "latency_s": round(result.latency_s, 4) if result else None,
-               "cost": result.cost if result else 0.0, "currency": self.card.price.currency}
+        row = {"time": time.time(), "run": RUN_ID, "role": self.role, "model": self.card.key,
+               **fields, "currency": self.card.price.currency}
         with self._lock:
             self.records.write(row)
 

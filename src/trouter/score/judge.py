@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-from trouter.llm.parse import ReplyError, extract_json
+from trouter.llm.parse import ReplyError
 
-JUDGE_VERSION = "judge-v1"
+JUDGE_VERSION = "judge-v2"  # v2: only a structured verdict counts
 VERDICTS = {"equivalent": 1.0, "partial": 0.5, "wrong": 0.0}
 SCHEMA = {
     "type": "object",
@@ -25,7 +26,6 @@ SYSTEM = (
     'Reply with JSON only: {"verdict": "equivalent"} or {"verdict": "partial"} or '
     '{"verdict": "wrong"}.'
 )
-WORD = re.compile(r"\b(equivalent|partial|wrong)\b", re.I)
 
 
 def judge_messages(question: str, reference: str, response: str) -> list[dict]:
@@ -34,18 +34,24 @@ def judge_messages(question: str, reference: str, response: str) -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+FENCED = re.compile(r"^```(?:json|JSON)?\s*(.*?)\s*```$", re.S)
+
+
 def parse_verdict(text: str) -> str:
-    """'equivalent', 'partial' or 'wrong' from a JSON reply, or from a reply naming exactly one."""
+    """The verdict of a reply that is exactly {"verdict": ...} (a code fence around it allowed).
+
+    Anything else is re-asked: prose ("not equivalent", "equivalent, or maybe wrong"), JSON with
+    text around it, other keys, or a verdict outside the three."""
+    body = (text or "").strip()
+    if m := FENCED.match(body):
+        body = m.group(1)
     try:
-        obj = extract_json(text)
-    except ReplyError:
-        obj = None
-    if isinstance(obj, dict) and isinstance(obj.get("verdict"), str):
-        verdict = obj["verdict"].strip().lower()
-        if verdict in VERDICTS:
-            return verdict
+        obj = json.loads(body)
+    except json.JSONDecodeError:
+        raise ReplyError('expected only {"verdict": "equivalent" | "partial" | "wrong"}') from None
+    if not (isinstance(obj, dict) and set(obj) == {"verdict"} and isinstance(obj["verdict"], str)):
+        raise ReplyError(f'expected only {{"verdict": ...}}, got {body[:80]!r}')
+    verdict = obj["verdict"].strip().lower()
+    if verdict not in VERDICTS:
         raise ReplyError(f"verdict {obj['verdict']!r} is not one of {list(VERDICTS)}")
-    words = {w.lower() for w in WORD.findall(text)}
-    if len(words) == 1:
-        return words.pop()
-    raise ReplyError('expected {"verdict": "equivalent" | "partial" | "wrong"}')
+    return verdict
