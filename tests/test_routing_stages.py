@@ -279,4 +279,6 @@ def test_hydra_multirun_of_one_stage_writes_distinct_folders(tmp_path):
     assert len(folders) == 2
     for folder in folders:
         assert (folder / "predictions.csv").is_file()
-    assert not (ROOT / "multirun").exists()
+    # Hydra's record of the multirun sits under the results, not in the working directory
+    assert not (ROOT / "multirun").exists() and not (ROOT / "multirun.yaml").exists()
+    assert list(tmp_path.rglob("multirun/multirun.yaml"))

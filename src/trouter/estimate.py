@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError
+from trouter.label.answer import answer_max_tokens
 from trouter.layout import LABELS, NODES, PREDICTIONS, QA, QUERIES_JSONL, plain
 from trouter.plan import Plan
 
@@ -134,8 +135,7 @@ def folder_calls(plan: Plan, label: str, folder: Path, tokens: DictConfig) -> tu
         n = dataset_queries(cfg, dataset, lay.data(dataset), leaves_of(cfg, lay.taxonomy()))
         kind = "synthetic" if dataset == SYNTHETIC else dataset
         prompt, completion = tokens.answer.get(kind, tokens.answer.default)
-        cap = cfg.labeling.max_tokens if dataset == SYNTHETIC else (
-            cfg.benchmarks[dataset].max_tokens or cfg.labeling.max_tokens)
+        cap = answer_max_tokens(cfg, dataset)
         out = [Calls("label_candidates", "candidate", lay.card(model), n, prompt,
                      min(float(completion), float(cap)))]
         if dataset == SYNTHETIC:

@@ -20,6 +20,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from trouter.catalog import conf_dir
+from trouter.checks import check_config
 from trouter.errors import ConfigError
 from trouter.io import write_json, write_text
 from trouter.layout import CONFIG, MANIFEST, Layout, digest, plain
@@ -109,10 +110,13 @@ def hydra_conf():
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
+    """The composed config, every numeric setting and the run name checked."""
     try:
-        return compose(config_name="config", overrides=list(overrides))
+        cfg = compose(config_name="config", overrides=list(overrides))
     except HydraException as exc:
         raise ConfigError(f"overrides {list(overrides)}: {exc}") from None
+    check_config(cfg)
+    return cfg
 
 
 @cache
@@ -139,6 +143,7 @@ def job_config(cfg: DictConfig, overrides: list[str], job: list[str]) -> DictCon
                         OmegaConf.update(out, p.key_or_group, p.value(), merge=True)
             else:
                 OmegaConf.update(out, o.key_or_group, o.value(), merge=True)
+    check_config(out)
     return out
 
 

@@ -11,6 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from trouter.catalog import conf_dir
+from trouter.checks import check_config
 from trouter.errors import TrouterError
 from trouter.interrupts import make_interruptible
 
@@ -26,6 +27,7 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("WANDB_MODE", "offline")
         try:
+            check_config(cfg)
             run(cfg)
         except TrouterError as exc:
             log.error("%s failed: %s", name, exc)

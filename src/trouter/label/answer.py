@@ -25,6 +25,12 @@ class AnswerConfig:
     options: dict
 
 
+def answer_max_tokens(cfg, dataset: str) -> int:
+    """A benchmark's own max_tokens, else labeling.max_tokens (null means unset, never 0)."""
+    own = None if dataset == "synthetic" else cfg.benchmarks[dataset].max_tokens
+    return int(cfg.labeling.max_tokens if own is None else own)
+
+
 def answer(client: LLMClient, q: dict, acfg: AnswerConfig) -> tuple[list[dict], ChatResult]:
     messages = answer_messages(q, acfg.options)
     result = client.chat(messages, seed=acfg.seed, tag=f"answer {q['query_id']}",

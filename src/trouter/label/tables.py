@@ -20,7 +20,13 @@ def read_label_table(path, columns) -> pd.DataFrame:
     df = read_csv(path, columns)
     for col in NUMERIC:
         if col in df:
-            df[col] = pd.to_numeric(df[col].replace("", np.nan), errors="raise")
+            values = pd.to_numeric(df[col].replace("", np.nan), errors="coerce")
+            bad = values.isna() & (df[col] != "")
+            if bad.any():
+                row = int(bad.to_numpy().argmax())
+                raise DataError(f"{path} row {row + 1}: field {col!r} is {df[col].iloc[row]!r}, "
+                                f"not a number")
+            df[col] = values
     return df
 
 

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,6 +34,7 @@ NOBODY = 65534
 OUTPUT_CAP = 1 << 20  # bytes of stdout / stderr a program may write (RLIMIT_FSIZE)
 KEPT = 200  # characters of a failure kept for the record
 PROCESSES = 64
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # kept out of the tables
 
 # Runs in the namespaces as (namespace) root: private /tmp and /dev/shm, everything else
 # read-only, home folders hidden (the interpreter moved back in place when it lives there).
@@ -315,4 +317,5 @@ def describe(outcome: Outcome, limits: Limits) -> str:
         text = f"exit code {outcome.exit_code} after the end of the tests"
     else:
         text = f"exit code {outcome.exit_code} before the end of the tests"
+    text = CONTROL.sub("\ufffd", text)
     return text if len(text) <= KEPT else text[:KEPT] + " … (truncated)"

@@ -14,6 +14,7 @@ from trouter.label.answer import (
     LABEL_COLUMNS,
     AnswerConfig,
     answer,
+    answer_max_tokens,
     base_row,
     judge_row,
     score_benchmark_row,
@@ -30,16 +31,13 @@ from trouter.stages.common import log, open_session
 
 
 def answer_config(cfg: DictConfig, dataset: str) -> AnswerConfig:
-    if dataset == SYNTHETIC:
-        max_tokens, options = cfg.labeling.max_tokens, {}
-    else:
-        bench = cfg.benchmarks[dataset]
-        max_tokens = bench.max_tokens or cfg.labeling.max_tokens
-        options = OmegaConf.to_container(bench.options, resolve=True) or {}
-    if int(max_tokens) < 1:
+    options = {} if dataset == SYNTHETIC else (
+        OmegaConf.to_container(cfg.benchmarks[dataset].options, resolve=True) or {})
+    max_tokens = answer_max_tokens(cfg, dataset)
+    if max_tokens < 1:
         raise ConfigError(f"max_tokens for {dataset} must be >= 1, got {max_tokens}")
-    return AnswerConfig(int(max_tokens), float(cfg.labeling.temperature),
-                        int(cfg.labeling.seed), options)
+    return AnswerConfig(max_tokens, float(cfg.labeling.temperature), int(cfg.labeling.seed),
+                        options)
 
 
 def check_job(cfg: DictConfig) -> tuple[str, str]:
