@@ -4,7 +4,7 @@
 # Idempotent: a second run takes seconds.
 #   PYTHON=python3.11            interpreter for the venv (default: python3)
 #   TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu   where CPU torch comes from, if not PyPI
-#   TROUTER_CACHE=~/.cache/trouter                         wheel and model cache
+#   TROUTER_CACHE=~/.cache/trouter                         wheel, llama-server and model cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,25 @@ fi
 wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)
 step "installing $(basename "$wheel")[server]"
 "${PIP[@]}" install -q "${wheel}[server]"
+
+# llama.cpp's own server (continuous batching over parallel slots), from the llama.cpp source
+# that ships inside the same llama-cpp-python sdist, with the same safe flags.
+SERVER=$CACHE/bin/llama-server-$LLAMA_VERSION
+if [ ! -x "$SERVER" ]; then
+  step "building llama-server from the llama-cpp-python $LLAMA_VERSION sdist (about 6 minutes, once)"
+  build=$(mktemp -d)
+  command -v cmake >/dev/null || "${PIP[@]}" install -q cmake  # into .venv/bin
+  "${PIP[@]}" download -q --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_VERSION" -d "$build"
+  tar xzf "$build"/llama_cpp_python-"$LLAMA_VERSION".tar.gz -C "$build"
+  # shellcheck disable=SC2086  # the flags are separate words
+  PATH=$PWD/.venv/bin:$PATH cmake -S "$build/llama_cpp_python-$LLAMA_VERSION/vendor/llama.cpp" -B "$build/out" \
+    -DCMAKE_BUILD_TYPE=Release $SAFE_FLAGS -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
+  PATH=$PWD/.venv/bin:$PATH cmake --build "$build/out" --target llama-server -j "$(nproc)" >/dev/null
+  install -D -m 755 "$build/out/bin/llama-server" "$SERVER.tmp"
+  mv "$SERVER.tmp" "$SERVER"
+  rm -rf "$build"
+fi
 
 step "fetching GGUF weights (SHA-256 checked)"
 .venv/bin/python -m trouter.cli.fetch_models --models-dir "$TROUTER_MODELS_DIR"

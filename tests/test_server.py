@@ -1,6 +1,7 @@
 """The local llama.cpp server: started on a free loopback port, always stopped, never orphaned."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from omegaconf import OmegaConf
 from trouter.cli.fetch_models import default_models_dir
 from trouter.errors import LLMError
 from trouter.llm.cards import card_from_config
-from trouter.llm.server import LlamaServer
+from trouter.llm.server import LlamaServer, llama_server_binary
 from trouter.llm.weights import ensure_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +27,17 @@ pytestmark = pytest.mark.e2e
 def smollm2():
     card = card_from_config(OmegaConf.load(ROOT / "conf/model/smollm2-135m-local.yaml"))
     return ensure_weights(card.local["weights"], default_models_dir())
+
+
+@pytest.fixture(params=["llama_cpp_python", "llama_server"])
+def binary(request):
+    """Both servers: None runs python -m llama_cpp.server, a path runs llama-server."""
+    if request.param == "llama_cpp_python":
+        return None
+    found = llama_server_binary()
+    if found is None:
+        pytest.skip("no llama-server binary (scripts/setup.sh builds it)")
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -47,10 +59,10 @@ def wait_dead(pid: int, timeout: float = 15) -> bool:
     return False
 
 
-def test_start_answer_stop(smollm2, tmp_path):
+def test_start_answer_stop(smollm2, tmp_path, binary):
     import openai
 
-    with LlamaServer(smollm2, "smol", tmp_path / "server.log") as srv:
+    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary) as srv:
         assert srv.base_url.startswith("http://127.0.0.1:")
         client = openai.OpenAI(base_url=srv.base_url, api_key="no-key")
         reply = client.chat.completions.create(
@@ -61,9 +73,9 @@ def test_start_answer_stop(smollm2, tmp_path):
     assert wait_dead(pid)
 
 
-def test_server_outlives_the_thread_that_started_it(smollm2, tmp_path):
+def test_server_outlives_the_thread_that_started_it(smollm2, tmp_path, binary):
     # local servers start lazily on a worker thread of a pool that ends before the stage does
-    srv = LlamaServer(smollm2, "smol", tmp_path / "server.log")
+    srv = LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary)
     worker = threading.Thread(target=srv.start)
     worker.start()
     worker.join()
@@ -75,12 +87,12 @@ def test_server_outlives_the_thread_that_started_it(smollm2, tmp_path):
     assert wait_dead(srv.proc.pid)
 
 
-def test_bad_weights_fail_fast_with_log(tmp_path):
+def test_bad_weights_fail_fast_with_log(tmp_path, binary):
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"not a gguf file")
     start = time.monotonic()
     with pytest.raises(LLMError, match="exited with code"):
-        LlamaServer(bogus, "bogus", tmp_path / "server.log").start()
+        LlamaServer(bogus, "bogus", tmp_path / "server.log", binary=binary).start()
     assert time.monotonic() - start < 60
 
 
@@ -88,9 +100,10 @@ CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from trouter.interrupts import make_interruptible
-    from trouter.llm.server import LlamaServer
+    from trouter.llm.server import LlamaServer, llama_server_binary
     make_interruptible()  # as every entry point does (trouter.cli.common)
-    with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2])) as srv:
+    binary = Path(sys.argv[3]) if sys.argv[3] else None
+    with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2]), binary=binary) as srv:
         print(srv.proc.pid, flush=True)
         time.sleep(600)
 """)
@@ -103,8 +116,9 @@ def ignore_sigint():
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_no_orphan_when_parent_is_interrupted_or_killed(smollm2, tmp_path, sig):
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(smollm2), str(tmp_path / "s.log")],
+def test_no_orphan_when_parent_is_interrupted_or_killed(smollm2, tmp_path, sig, binary):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(smollm2), str(tmp_path / "s.log"),
+                              str(binary or "")],
                              stdout=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     try:
         server_pid = int(child.stdout.readline())
@@ -114,3 +128,35 @@ def test_no_orphan_when_parent_is_interrupted_or_killed(smollm2, tmp_path, sig):
         assert wait_dead(server_pid), f"server {server_pid} outlived its parent ({sig!r})"
     finally:
         child.kill()
+
+
+def test_llama_server_slots_answer_at_once_with_schema(smollm2, tmp_path):
+    """llama-server decodes its slots together and keeps the JSON-schema constraint."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import openai
+
+    from trouter.llm.client import structured_kwargs
+
+    found = llama_server_binary()
+    if found is None:
+        pytest.skip("no llama-server binary (scripts/setup.sh builds it)")
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=found, parallel=4) as srv:
+        client = openai.OpenAI(base_url=srv.base_url, api_key="no-key")
+
+        def ask(i):
+            return client.chat.completions.create(
+                model="smol", max_tokens=24, temperature=0, seed=i,
+                messages=[{"role": "user", "content": f"Give a JSON object with n = {i}."}],
+                **structured_kwargs("llama_cpp", schema))
+
+        with ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(ask, range(4)))
+    for r in replies:
+        assert isinstance(json.loads(r.choices[0].message.content)["n"], int)
+    log = srv.log_path.read_text()
+    # four slots, and the four requests were taken by different slots
+    assert "n_slots = 4" in log
+    assert len(set(re.findall(r"slot launch_slot_: id +(\d+)", log))) == 4

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from omegaconf import DictConfig, OmegaConf
 
 from trouter.errors import ConfigError
+from trouter.llm.server import SERVERS
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ RULES: list[tuple[str, Number]] = [
     ("*delay_s", Number(low=0)), ("*timeout_s", POSITIVE),
     ("labeling.sandbox.memory_mb", COUNT),
     ("*.local.n_threads", Number(integer=True, low=1, null=True)), ("*threads", COUNT),
-    ("*max_concurrency", COUNT), ("*n_ctx", COUNT),
+    ("*max_concurrency", COUNT), ("*n_ctx", COUNT), ("*.local.parallel", COUNT),
     ("qa.target_per_node", COUNT), ("qa.batch_size", COUNT), ("qa.max_calls_per_node", COUNT),
     ("dedup.threshold", Number(low=-1, high=1)), ("dedup.batch_size", COUNT),
     ("taxonomy.max_domains", COUNT), ("taxonomy.children.*", COUNT),
@@ -104,6 +105,8 @@ RULES: list[tuple[str, Number]] = [
     ("evaluation.resamples", COUNT), ("evaluation.confidence", Number(above=0, below=1)),
     ("evaluation.sweep_points", Number(integer=True, low=2)),
 ]
+
+CHOICES = [("llm.server", SERVERS)]
 
 
 def _leaves(node, prefix: str = "") -> Iterator[tuple[str, object]]:
@@ -128,6 +131,10 @@ def check_config(cfg: DictConfig, where: str = "config") -> None:
         rule = _rule(key)
         if rule is not None and not rule.accepts(value):
             raise ConfigError(f"{where}: {key} must be {rule.describe()}, got {value!r}")
+    for key, allowed in CHOICES:
+        value = OmegaConf.select(cfg, key)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{where}: {key} must be one of {list(allowed)}, got {value!r}")
     _check_weights(tree.get("evaluation", {}).get("weights") or [], where)
     _check_name(tree.get("name"), where)
 

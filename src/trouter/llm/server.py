@@ -1,4 +1,8 @@
-"""A llama.cpp server per local model on a free 127.0.0.1 port, started and always stopped by us."""
+"""A llama.cpp server per local model on a free 127.0.0.1 port, started and always stopped by us.
+
+Two servers speak the same OpenAI-compatible API: llama.cpp's own `llama-server` (continuous
+batching over `parallel` slots; built by scripts/setup.sh from the source inside the
+llama-cpp-python sdist) and `python -m llama_cpp.server` (one request at a time)."""
 
 from __future__ import annotations
 
@@ -34,16 +38,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS = ("auto", "llama_server", "llama_cpp_python")
+
+
+def llama_server_binary() -> Path | None:
+    """The built `llama-server`: $TROUTER_LLAMA_SERVER, else the one scripts/setup.sh caches."""
+    if env := os.environ.get("TROUTER_LLAMA_SERVER"):
+        return Path(env)
+    cache = Path(os.environ.get("TROUTER_CACHE") or Path.home() / ".cache" / "trouter")
+    found = sorted((cache / "bin").glob("llama-server-*"))
+    return found[-1] if found else None
+
+
+def pick_server(choice: str) -> Path | None:
+    """The llama-server binary to run, or None for llama_cpp.server."""
+    if choice not in SERVERS:
+        raise LLMError(f"llm.server={choice!r}: expected one of {SERVERS}")
+    binary = None if choice == "llama_cpp_python" else llama_server_binary()
+    if choice == "llama_server" and (binary is None or not os.access(binary, os.X_OK)):
+        raise LLMError("llm.server=llama_server: no llama-server binary (run scripts/setup.sh, "
+                       "or set TROUTER_LLAMA_SERVER)")
+    return binary if binary is not None and os.access(binary, os.X_OK) else None
+
+
 class LlamaServer:
-    """Context manager around `python -m llama_cpp.server`."""
+    """Context manager around `llama-server` (when `binary` is given) or llama_cpp.server."""
 
     def __init__(self, model_path: Path, alias: str, log_path: Path, *, n_ctx: int = 4096,
-                 n_threads: int = 2, startup_timeout_s: float = 180.0, extra_args=()):
+                 n_threads: int = 2, startup_timeout_s: float = 180.0, extra_args=(),
+                 binary: Path | None = None, parallel: int = 1):
         self.model_path = Path(model_path)
         self.alias = alias
         self.log_path = Path(log_path)
         self.n_ctx = n_ctx
         self.n_threads = n_threads
+        self.binary = binary
+        self.parallel = parallel if binary else 1
         self.startup_timeout_s = startup_timeout_s
         self.extra_args = [str(a) for a in extra_args]
         self.port: int | None = None
@@ -55,6 +85,13 @@ class LlamaServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def command(self) -> list[str]:
+        if self.binary:
+            # each of the `parallel` slots gets n_ctx tokens of context
+            return [str(self.binary), "--model", str(self.model_path), "--alias", self.alias,
+                    "--host", "127.0.0.1", "--port", str(self.port),
+                    "--ctx-size", str(self.n_ctx * self.parallel), "--parallel",
+                    str(self.parallel), "--threads", str(self.n_threads), "--no-webui",
+                    *self.extra_args]
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
                 "--model_alias", self.alias, "--host", "127.0.0.1", "--port", str(self.port),
                 "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads), *self.extra_args]

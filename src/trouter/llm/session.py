@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import ExitStack, closing
+from dataclasses import replace
 from pathlib import Path
 
 from trouter.errors import LLMError
@@ -11,7 +12,7 @@ from trouter.io import JsonlAppender
 from trouter.llm.cache import RequestCache
 from trouter.llm.cards import ModelCard
 from trouter.llm.client import DEFAULT_RETRY, LLMClient, RetryPolicy
-from trouter.llm.server import LlamaServer
+from trouter.llm.server import LlamaServer, pick_server
 from trouter.llm.weights import ensure_weights
 
 
@@ -24,8 +25,11 @@ class LLMSession:
     """
 
     def __init__(self, roles: dict[str, ModelCard], *, cache_dir: Path, models_dir: Path,
-                 out_dir: Path, retry: RetryPolicy = DEFAULT_RETRY, server_threads: int = 2):
-        self.roles = roles
+                 out_dir: Path, retry: RetryPolicy = DEFAULT_RETRY, server_threads: int = 2,
+                 server: str = "auto"):
+        self.binary = pick_server(server) if any(c.is_local for c in roles.values()) else None
+        # a local model served by llama-server takes as many requests at once as it has slots
+        self.roles = {role: self._with_slots(card) for role, card in roles.items()}
         self.cache_dir = Path(cache_dir)
         self.models_dir = Path(models_dir)
         self.out_dir = Path(out_dir)
@@ -37,6 +41,12 @@ class LLMSession:
         self._lock = threading.Lock()
         self._files = ExitStack()
         self._servers = ExitStack()
+
+    def _with_slots(self, card: ModelCard) -> ModelCard:
+        if not card.is_local:
+            return card
+        slots = int(card.local.get("parallel") or 1) if self.binary else 1
+        return replace(card, max_concurrency=slots)
 
     def __enter__(self) -> LLMSession:
         try:
@@ -72,7 +82,8 @@ class LLMSession:
                              n_ctx=int(local.get("n_ctx", 4096)),
                              n_threads=int(local.get("n_threads") or self.server_threads),
                              startup_timeout_s=float(local.get("startup_timeout_s", 180)),
-                             extra_args=local.get("extra_args") or ())
+                             extra_args=local.get("extra_args") or (), binary=self.binary,
+                             parallel=card.max_concurrency)
         self._servers.enter_context(server)
         self._servers_by_key[card.key] = server
         self.servers_started.append(card.key)

@@ -47,7 +47,7 @@ def open_session(cfg: DictConfig, cards: dict[str, ModelCard], out_dir: Path) ->
                         float(cfg.llm.max_delay_s))
     return LLMSession(cards, cache_dir=Path(cfg.paths.cache_dir),
                       models_dir=Path(cfg.paths.models_dir), out_dir=out_dir, retry=retry,
-                      server_threads=int(cfg.llm.server_threads))
+                      server_threads=int(cfg.llm.server_threads), server=str(cfg.llm.server))
 
 
 def question_encoder(cfg: DictConfig):
