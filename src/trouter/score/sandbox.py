@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from trouter.errors import ConfigError
 
@@ -287,19 +288,33 @@ def run(program: str, limits: Limits, isolation: Isolation | None = None) -> Out
         except subprocess.TimeoutExpired:
             code = None
         except BaseException:
-            _kill(proc)
+            _kill(proc, bool(iso.prefix))
             raise
-        _kill(proc)
+        _kill(proc, bool(iso.prefix))
         stdout, cut_out = _read_capped(out)
         stderr, cut_err = _read_capped(err)
     return Outcome(sentinel in stdout.splitlines(), code, stdout, stderr, cut_out or cut_err)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """Kill the program's process group (and so, through --kill-child, its PID namespace)."""
+def _kill(proc: subprocess.Popen, namespaced: bool) -> None:
+    """Kill the program and everything it started. In namespaces, its init process first: the
+    kernel takes every process of the namespace with it, and unshare returns only after that."""
+    if namespaced:
+        for pid in _children(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def describe(outcome: Outcome, limits: Limits) -> str:

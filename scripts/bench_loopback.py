@@ -1,0 +1,78 @@
+"""Labeling throughput against the loopback server (trouter.loopback, its own process): the real
+label_candidates stage on GSM8K questions, sequentially and at a given concurrency, with the
+request cache on; then a rerun that the cache answers.
+
+    python scripts/bench_loopback.py [--latency 0.2] [--concurrency 64] [--queries 3000]
+
+Prints calls/s, the ratio to the sequential rate and the share of the server's limit
+(concurrency / latency calls/s)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+
+from trouter.catalog import conf_dir
+from trouter.stages import label_candidates, prepare_data
+
+
+def overrides(results: Path, url: str, queries: int, concurrency: int) -> list[str]:
+    train, val = queries * 2 // 3, queries // 6
+    return ["experiment=smoke", f"paths.results_dir={results}", "data.benchmarks=[gsm8k]",
+            "data.dataset=gsm8k", "data.limit.train=null", "data.limit.val=null",
+            "data.limit.test=null", f"benchmarks.gsm8k.splits.train={train}",
+            f"benchmarks.gsm8k.splits.val={val}",
+            f"benchmarks.gsm8k.splits.test={queries - train - val}",
+            "+model@candidate=qwen2.5-coder-0.5b-local", "candidate.local=null",
+            f"candidate.base_url={url}", f"candidate.max_concurrency={concurrency}",
+            "candidate.timeout_s=60"]
+
+
+def label(results: Path, url: str, queries: int, concurrency: int) -> tuple[float, dict]:
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        cfg = compose("config", overrides=overrides(results, url, queries, concurrency))
+    prepare_data.run(cfg)
+    start = time.monotonic()
+    summary = label_candidates.run(cfg)
+    return time.monotonic() - start, summary["llm"]["candidate"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--queries", type=int, default=3000)
+    ap.add_argument("--sequential-queries", type=int, default=30)
+    a = ap.parse_args()
+    server = subprocess.Popen([sys.executable, "-m", "trouter.loopback", "--latency",
+                               str(a.latency), "--concurrency", str(a.concurrency)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            seq_s, seq = label(Path(tmp) / "seq", url, a.sequential_queries, 1)
+            par_s, par = label(Path(tmp) / "par", url, a.queries, a.concurrency)
+            warm_s, warm = label(Path(tmp) / "par", url, a.queries, a.concurrency)
+    finally:
+        server.terminate()
+        server.wait()
+    seq_rate, par_rate = seq["live_calls"] / seq_s, par["live_calls"] / par_s
+    limit = a.concurrency / a.latency
+    print(f"latency {a.latency * 1000:.0f} ms, server limit {a.concurrency} at once "
+          f"= {limit:.0f} calls/s")
+    print(f"sequential: {seq['live_calls']} calls in {seq_s:.1f} s = {seq_rate:.2f} calls/s")
+    print(f"concurrency {a.concurrency}: {par['live_calls']} calls in {par_s:.1f} s = "
+          f"{par_rate:.1f} calls/s = {par_rate / seq_rate:.1f}x sequential, "
+          f"{100 * par_rate / limit:.0f}% of the server's limit")
+    print(f"rerun (cache on): {warm['live_calls']} live calls, {warm['cached_calls']} cached, "
+          f"{warm_s:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""An OpenAI-compatible chat server on loopback for benchmarks and dry runs: configurable latency,
+token rate, concurrency limit and error rates; replies are cheap, deterministic functions of the
+request (see `reply_text`).
+
+    python -m trouter.loopback --port 8011 --latency 0.2 --concurrency 64 [--tokens-per-s 0]
+        [--error-5xx 0.0] [--error-429 0.0] [--seed 0]
+
+A request beyond the concurrency limit waits for a free slot (as a real server queues it)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+JUDGE_PREFIX = "You grade answers"
+
+
+def reply_text(request: dict) -> str:
+    """A judge verdict for judge prompts, else a short answer ending in '#### <number>'."""
+    messages = request.get("messages") or [{}]
+    first, last = messages[0], messages[-1]
+    digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()
+    if first.get("role") == "system" and str(first.get("content", "")).startswith(JUDGE_PREFIX):
+        return json.dumps({"verdict": ("equivalent", "partial", "wrong")[digest[0] % 3]})
+    words = str(last.get("content", "")).split()[:6]
+    return f"Thinking about {' '.join(words)}.\n#### {digest[1] % 100}"
+
+
+class Loopback:
+    """The server; a context manager that serves on a thread of this process."""
+
+    def __init__(self, port: int = 0, *, latency_s: float = 0.2, tokens_per_s: float = 0.0,
+                 concurrency: int = 64, error_5xx: float = 0.0, error_429: float = 0.0,
+                 seed: int = 0):
+        self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
+        self.error_5xx, self.error_429 = error_5xx, error_429
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.rng, self.lock = random.Random(seed), threading.Lock()
+        self.served = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self._send(200, {"object": "list", "data": [{"id": "loopback"}]})
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)) or 0)
+                status, payload = server.answer(json.loads(body or b"{}"))
+                self._send(status, payload)
+
+            def _send(self, status: int, payload: dict):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                if status == 429:
+                    self.send_header("retry-after", "0.05")
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 1024
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def answer(self, request: dict) -> tuple[int, dict]:
+        with self.lock:
+            x = self.rng.random()
+        if x < self.error_5xx:
+            return 503, {"error": {"message": "loopback 503"}}
+        if x < self.error_5xx + self.error_429:
+            return 429, {"error": {"message": "loopback 429"}}
+        text = reply_text(request)
+        completion = max(1, len(text) // 4)
+        prompt = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4
+        with self.slots:
+            wait = self.latency_s + (completion / self.tokens_per_s if self.tokens_per_s else 0)
+            time.sleep(wait)
+        with self.lock:
+            self.served += 1
+        return 200, {"id": "loopback", "object": "chat.completion", "created": 0,
+                     "model": request.get("model", "loopback"),
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": text}}],
+                     "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                               "total_tokens": prompt + completion}}
+
+    def __enter__(self) -> Loopback:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--tokens-per-s", type=float, default=0.0)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--error-5xx", type=float, default=0.0)
+    ap.add_argument("--error-429", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    with Loopback(a.port, latency_s=a.latency, tokens_per_s=a.tokens_per_s,
+                  concurrency=a.concurrency, error_5xx=a.error_5xx, error_429=a.error_429,
+                  seed=a.seed) as srv:
+        print(srv.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
