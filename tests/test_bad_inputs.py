@@ -21,7 +21,8 @@ from trouter.label.answer import LABEL_COLUMNS, base_row
 from trouter.label.tables import read_label_table
 from trouter.llm.cache import RequestCache
 from trouter.llm.cards import card_from_config
-from trouter.llm.client import LLMClient, RetryPolicy
+from trouter.llm.client import LLMClient
+from trouter.llm.faults import RetryPolicy
 from trouter.llm.parse import ReplyError, extract_json
 from trouter.plan import compose_config, hydra_conf
 from trouter.score.judge import parse_verdict

@@ -7,7 +7,8 @@ from tests.conftest import make_card
 from tests.scripted_server import Reply, ScriptedServer
 from trouter.errors import ConfigError, LLMError
 from trouter.io import JsonlAppender, read_jsonl
-from trouter.llm.client import LLMClient, RetryPolicy, structured_kwargs
+from trouter.llm.client import LLMClient, structured_kwargs
+from trouter.llm.faults import RetryPolicy
 
 MSG = [{"role": "user", "content": "hi"}]
 

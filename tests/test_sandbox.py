@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from trouter.errors import ConfigError
-from trouter.score import sandbox
-from trouter.score.sandbox import Isolation, Limits, detect, require
+from trouter.score import isolation, sandbox
+from trouter.score.isolation import Isolation, detect, require
+from trouter.score.sandbox import Limits
 
 LIMITS = Limits(timeout_s=5, memory_mb=512)
 FAKE_KEY = "sk-fake-0123456789abcdef-trouter"
@@ -21,12 +22,12 @@ FAKE_KEY = "sk-fake-0123456789abcdef-trouter"
 
 def modes() -> list[Isolation]:
     """The isolations that work here, strongest first (the default is the first)."""
-    python = sandbox._interpreter()[0]
+    python = isolation._interpreter()[0]
     out = []
-    for mode, prefix in sandbox._candidates():
-        seen = sandbox._probe(prefix, python) if prefix else None
+    for mode, prefix in isolation._candidates():
+        seen = isolation._probe(prefix, python) if prefix else None
         if seen is not None:
-            out.append(Isolation(mode, prefix, python, sandbox._protections(seen)))
+            out.append(Isolation(mode, prefix, python, isolation._protections(seen)))
     return out
 
 
@@ -67,7 +68,7 @@ def test_detected_isolation_keeps_keys_and_files():
 
 
 def test_no_isolation_is_refused_unless_allowed():
-    bare = Isolation("none", (), sandbox._interpreter()[0], ("resource_limits",))
+    bare = Isolation("none", (), isolation._interpreter()[0], ("resource_limits",))
     with pytest.raises(ConfigError, match="labeling.sandbox.allow_unprotected=true"):
         require(bare, allow_unprotected=False, where="humaneval")
     require(bare, allow_unprotected=True, where="humaneval")

@@ -11,7 +11,8 @@ from trouter.errors import LLMError
 from trouter.io import JsonlAppender
 from trouter.llm.cache import RequestCache
 from trouter.llm.cards import ModelCard
-from trouter.llm.client import DEFAULT_RETRY, LLMClient, RetryPolicy
+from trouter.llm.client import LLMClient
+from trouter.llm.faults import DEFAULT_RETRY, RetryPolicy
 from trouter.llm.server import LlamaServer, pick_server
 from trouter.llm.weights import ensure_weights
 

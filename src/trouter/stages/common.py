@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from trouter.embed import encode
 from trouter.errors import ConfigError
 from trouter.llm.cards import ModelCard, card_from_config
-from trouter.llm.client import RetryPolicy
+from trouter.llm.faults import RetryPolicy
 from trouter.llm.session import LLMSession
 from trouter.synth.qa import QAConfig
 

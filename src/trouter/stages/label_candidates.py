@@ -25,7 +25,7 @@ from trouter.layout import LABELS, QUERIES_JSONL, SUMMARY, Layout
 from trouter.llm.cards import card_from_config
 from trouter.llm.client import LLMClient
 from trouter.llm.session import LLMSession
-from trouter.score import sandbox
+from trouter.score import isolation, sandbox
 from trouter.score.judge import JUDGE_VERSION, SCHEMA
 from trouter.stages.common import log, open_session
 
@@ -78,9 +78,9 @@ def run(cfg: DictConfig) -> dict:
     out = lay.labels(dataset, model)
     limits = sandbox.Limits(float(cfg.labeling.sandbox.timeout_s),
                             int(cfg.labeling.sandbox.memory_mb))
-    isolation = sandbox.detect() if dataset in CODE_DATASETS else None
-    if isolation is not None:
-        sandbox.require(isolation, bool(cfg.labeling.sandbox.allow_unprotected), dataset)
+    found = isolation.detect() if dataset in CODE_DATASETS else None
+    if found is not None:
+        isolation.require(found, bool(cfg.labeling.sandbox.allow_unprotected), dataset)
     cards = {"candidate": card_from_config(cfg.candidate, where="candidate")}
     if dataset == SYNTHETIC:
         cards["judge"] = card_from_config(cfg.judge, where="judge")
@@ -115,7 +115,7 @@ def run(cfg: DictConfig) -> dict:
                "answer_wall_s": round(answer_s, 2), "score_wall_s": round(score_s, 2),
                "live_calls_per_s": round(live / answer_s, 4) if live else None,
                "llm": stats, "servers_started": servers,
-               "sandbox": isolation.summary() if isolation else None}
+               "sandbox": found.summary() if found else None}
     write_json(out / SUMMARY, summary)
     if flagged:
         log.warning("%d of %d rows flagged (left unscored): see the error column of %s",
