@@ -46,6 +46,7 @@ class Loopback:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+            disable_nagle_algorithm = True  # headers and body not held back by delayed ACKs
 
             def log_message(self, *args):
                 pass
