@@ -71,7 +71,7 @@ class Faults:
         return reply or self.reply(request)
 
 
-def test_labeling_through_faults_loses_no_row(tmp_path):
+def test_labeling_through_faults_loses_no_row(tmp_path, capsys):
     faults = Faults(label_backend)
     with ScriptedServer(responder=faults) as srv:
         overrides = label_overrides(tmp_path, srv.base_url)
@@ -84,9 +84,10 @@ def test_labeling_through_faults_loses_no_row(tmp_path):
     rows = pd.read_csv(lay.labels("gsm8k", BIG) / "labels.csv", keep_default_na=False)
     stats = summary["llm"]["candidate"]
     calls = read_jsonl(lay.labels("gsm8k", BIG) / "calls.jsonl")
-    print(f"\nfault run: {len(queries)} queries, {len(srv.requests)} requests in {wall:.1f} s; "
-          f"server sent {faults.sent}; client saw {stats['faults']}, {stats['retries']} retries, "
-          f"{stats['failed_calls']} failed, max attempt {max(c['attempt'] for c in calls)}")
+    show(capsys, f"fault run: {len(queries)} queries, {len(srv.requests)} requests in "
+          f"{wall:.1f} s; server sent {faults.sent}; client saw {stats['faults']}, "
+          f"{stats['retries']} retries, {stats['failed_calls']} failed, "
+          f"max attempt {max(c['attempt'] for c in calls)}")
     assert len(rows) == len(queries) == summary["queries"] and summary["flagged"] == 0
     assert set(rows["query_id"]) == {q["query_id"] for q in queries}
     assert stats["failed_calls"] == 0 and stats["live_calls"] == len(queries)
@@ -97,6 +98,12 @@ def test_labeling_through_faults_loses_no_row(tmp_path):
     assert sum(v for k, v in seen.items() if k.startswith("status 5")) == faults.sent["5xx"] > 0
     assert stats["retries"] == sum(seen.values()) == len(srv.requests) - len(queries)
     assert max(c["attempt"] for c in calls) <= 8
+
+
+def show(capsys, text: str) -> None:
+    """The figures, printed into the test log even when pytest captures output."""
+    with capsys.disabled():
+        print(f"\n{text}")
 
 
 def killed_and_resumed(cmd, srv, cache: Path, kill_at: list[int],
@@ -150,7 +157,7 @@ def slow(responder):
     return reply
 
 
-def test_sigkill_of_label_candidates_then_rerun(tmp_path):
+def test_sigkill_of_label_candidates_then_rerun(tmp_path, capsys):
     with ScriptedServer(responder=slow(label_backend)) as srv:
         ref, run = (label_overrides(tmp_path / d, srv.base_url) for d in ("ref", "run"))
         for o in (ref, run):
@@ -161,7 +168,7 @@ def test_sigkill_of_label_candidates_then_rerun(tmp_path):
         lost = killed_and_resumed(cmd, srv, tmp_path / "run" / "_cache",
                                   [reference + 3, reference + 20])
         resumed = len(srv.requests) - reference
-    print(f"\nlabel_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
+    show(capsys, f"label_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
           f"resumed ({lost} calls lost at the kills, 4 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 4
     same_outputs(Layout(compose_with(ref)).labels("gsm8k", BIG),
@@ -174,7 +181,7 @@ def synth_overrides(results: Path, url: str) -> list[str]:
             "qa.target_per_node=4", "qa.batch_size=3", "qa.max_calls_per_node=2"]
 
 
-def test_sigkill_of_generate_qa_then_rerun(tmp_path):
+def test_sigkill_of_generate_qa_then_rerun(tmp_path, capsys):
     from trouter.stages import generate_qa
 
     with ScriptedServer(responder=slow(synth_backend)) as srv:
@@ -188,8 +195,8 @@ def test_sigkill_of_generate_qa_then_rerun(tmp_path):
         lost = killed_and_resumed(cmd, srv, tmp_path / "run" / "_cache",
                                   [reference + 1, reference + 4])
         resumed = len(srv.requests) - reference
-    print(f"\ngenerate_qa: {reference} calls uninterrupted, {resumed} killed twice and resumed "
-          f"({lost} calls lost at the kills, 2 in flight at most)")
+    show(capsys, f"generate_qa: {reference} calls uninterrupted, {resumed} killed twice and "
+          f"resumed ({lost} calls lost at the kills, 2 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 2
     same_outputs(Layout(compose_with(ref)).qa(), Layout(compose_with(run)).qa())
 
