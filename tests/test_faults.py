@@ -131,6 +131,16 @@ def killed_and_resumed(cmd, srv, cache: Path, kill_at: list[int],
     return lost
 
 
+def kill_twice(srv, stage, ref: list[str], run: list[str], cache: Path, offsets):
+    """`stage` uninterrupted on `ref`, then its CLI on `run` killed after `offsets` more requests
+    and rerun: (calls uninterrupted, calls killed and resumed, calls lost at each kill)."""
+    stage.run(compose_with(ref))
+    reference = len(srv.requests)
+    cmd = [sys.executable, "-m", f"trouter.cli.{stage.__name__.rsplit('.', 1)[1]}", *run]
+    lost = killed_and_resumed(cmd, srv, cache, [reference + k for k in offsets])
+    return reference, len(srv.requests) - reference, lost
+
+
 def same_outputs(a: Path, b: Path) -> None:
     """Every table of two output folders equal, apart from latency and the cached flag."""
     names = sorted(p.name for p in a.iterdir() if p.suffix in (".csv", ".jsonl")
@@ -162,12 +172,8 @@ def test_sigkill_of_label_candidates_then_rerun(tmp_path, capsys):
         ref, run = (label_overrides(tmp_path / d, srv.base_url) for d in ("ref", "run"))
         for o in (ref, run):
             prepare_data.run(compose_with(o))
-        label_candidates.run(compose_with(ref))
-        reference = len(srv.requests)
-        cmd = [sys.executable, "-m", "trouter.cli.label_candidates", *run]
-        lost = killed_and_resumed(cmd, srv, tmp_path / "run" / "_cache",
-                                  [reference + 3, reference + 20])
-        resumed = len(srv.requests) - reference
+        reference, resumed, lost = kill_twice(srv, label_candidates, ref, run,
+                                              tmp_path / "run" / "_cache", (3, 20))
     show(capsys, f"label_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
           f"resumed ({lost} calls lost at the kills, 4 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 4
@@ -189,12 +195,8 @@ def test_sigkill_of_generate_qa_then_rerun(tmp_path, capsys):
         for o in (ref, run):
             lay = Layout(compose_with(o))
             write_csv(lay.taxonomy() / "nodes.csv", pd.DataFrame(NODES), list(NODES[0]))
-        generate_qa.run(compose_with(ref))
-        reference = len(srv.requests)
-        cmd = [sys.executable, "-m", "trouter.cli.generate_qa", *run]
-        lost = killed_and_resumed(cmd, srv, tmp_path / "run" / "_cache",
-                                  [reference + 1, reference + 4])
-        resumed = len(srv.requests) - reference
+        reference, resumed, lost = kill_twice(srv, generate_qa, ref, run,
+                                              tmp_path / "run" / "_cache", (1, 4))
     show(capsys, f"generate_qa: {reference} calls uninterrupted, {resumed} killed twice and "
           f"resumed ({lost} calls lost at the kills, 2 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 2
