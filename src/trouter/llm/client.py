@@ -76,7 +76,8 @@ class LLMClient:
                       "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0,
                       "usage_errors": 0, "faults": {}}
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._client: openai.OpenAI | None = None
+        self._target: tuple[str, str] | None = None
 
     def _api_key(self) -> str:
         env = self.card.api_key_env
@@ -88,16 +89,18 @@ class LLMClient:
         return key
 
     def _openai(self, api_key: str) -> openai.OpenAI:
-        """One client per thread, remade if the key in the environment changed.
+        """One client (thread-safe, pooled connections) per key and endpoint, remade if the key
+        in the environment changed.
 
         `base_url` may be a callable: a local server is then started on the first live call.
         """
         url = self.base_url() if callable(self.base_url) else self.base_url
-        if getattr(self._local, "target", None) != (api_key, url):
-            self._local.client = openai.OpenAI(base_url=url, api_key=api_key,
-                                               timeout=self.card.timeout_s, max_retries=0)
-            self._local.target = (api_key, url)
-        return self._local.client
+        with self._lock:
+            if self._target != (api_key, url):
+                self._client = openai.OpenAI(base_url=url, api_key=api_key,
+                                             timeout=self.card.timeout_s, max_retries=0)
+                self._target = (api_key, url)
+            return self._client
 
     def chat(self, messages: list[dict], *, schema: dict | None = None, seed: int | None = None,
              tag: str = "", overrides: dict | None = None) -> ChatResult:
