@@ -134,3 +134,18 @@ def test_dedup_rejects_rows_of_unknown_nodes(cfg, tmp_path):
     with pytest.raises(DataError, match=r"generated.jsonl:2: node_id 'nBOGUS'"):
         dedup_qa.run(cfg)
     assert not (Layout(cfg).dedup() / "qa.csv").exists()
+
+
+def test_concurrent_expansion_matches_sequential(cfg, tmp_path):
+    """Each level's nodes are expanded at once; the outputs keep breadth-first order."""
+    outputs = {}
+    for workers in (1, 4):
+        cfg.synthesizer.max_concurrency = workers
+        cfg.paths.cache_dir = str(tmp_path / f"cache{workers}")
+        cfg.paths.results_dir = str(tmp_path / f"run{workers}")
+        summary = expand_taxonomy.run(cfg)
+        folder = Layout(cfg).taxonomy()
+        outputs[workers] = ((folder / "nodes.csv").read_text(),
+                            [(r["node"], r["round"]) for r in read_jsonl(folder / "rounds.jsonl")],
+                            summary["expansions"])
+    assert outputs[1] == outputs[4]

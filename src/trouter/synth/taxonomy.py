@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -110,14 +111,16 @@ class TaxonomyBuilder:
         self.log: list[dict] = []
         self.failed_requests: list[dict] = []
         self.malformed = 0
+        self._lock = threading.Lock()
 
     def _ask(self, client, messages, lo, hi, *, exclude=(), seed, tag, overrides=None):
         res = ask(client, messages, parse_items(lo, hi, exclude),
                   schema=prompts.items_schema(lo, hi), max_reasks=self.max_reasks, seed=seed,
                   tag=tag, overrides=overrides)
-        self.malformed += res.malformed
-        if not res.ok:
-            self.failed_requests.append({"tag": tag, "errors": res.errors})
+        with self._lock:
+            self.malformed += res.malformed
+            if not res.ok:
+                self.failed_requests.append({"tag": tag, "errors": res.errors})
         return res.value
 
     def _refine(self, node_ref: str, gen_messages, context: str, lo: int, hi: int,
@@ -137,8 +140,7 @@ class TaxonomyBuilder:
         rounds = int(self.cfg.max_rounds) if self.cfg.get("evaluator", True) else 0
         ref = refine_until_stable(propose, review, patience=int(self.cfg.patience),
                                   max_rounds=rounds)
-        for r in ref.rounds:
-            self.log.append({"node": node_ref, **r})
+        ref.rounds = [{"node": node_ref, **r} for r in ref.rounds]
         return ref
 
     def domains(self) -> tuple[list[dict], dict]:
@@ -150,12 +152,14 @@ class TaxonomyBuilder:
             exclude = tuple(normalise(s["name"]) for s in seeds)
             ref = self._refine("ROOT", prompts.generate_domains(seeds, n_new),
                                prompts.domains_context(seeds), 1, n_new, exclude)
+            self.log += ref.rounds
             seeds += [{"level": "domain", **it} for it in ref.items]
             status = {"node": "ROOT", "stable": ref.stable, "failures": ref.failures,
                       "added": len(ref.items)}
         return seeds, status
 
-    def children(self, chain: list[dict]) -> tuple[list[dict], dict]:
+    def children(self, chain: list[dict]) -> tuple[list[dict], dict, list[dict]]:
+        """The children of the chain's last node, the expansion's status and its rounds."""
         parent = chain[-1]
         bounds = self.cfg.children[parent["level"]]
         lo, hi = int(bounds.min), int(bounds.max)
@@ -164,29 +168,37 @@ class TaxonomyBuilder:
         level = LEVELS[LEVELS.index(parent["level"]) + 1]
         kids = [{"level": level, **it} for it in ref.items]
         return kids, {"node": parent["id"], "stable": ref.stable, "failures": ref.failures,
-                      "added": len(kids)}
+                      "added": len(kids)}, ref.rounds
 
     def build(self, progress=None) -> tuple[list[dict], list[dict]]:
-        """Return (flat nodes, per-expansion status)."""
+        """Return (flat nodes, per-expansion status). The nodes of one level are expanded
+        concurrently (the generator's concurrency); outputs keep breadth-first order."""
         domains, status = self.domains()
         nodes, statuses = [], [status]
-        frontier = []
         for d in domains:
             d["id"], d["parent_id"] = node_id("", d["name"]), ""
             nodes.append(d)
-            frontier.append([d])
-        while frontier:
-            chain = frontier.pop(0)
-            if chain[-1]["level"] == LEVELS[-1]:
-                continue
-            kids, st = self.children(chain)
-            statuses.append(st)
+        frontier = [[d] for d in domains]
+
+        def expand(chain):
+            out = self.children(chain)
             if progress is not None:
                 progress.update(1)
-            for k in kids:
-                k["id"], k["parent_id"] = node_id(chain[-1]["id"], k["name"]), chain[-1]["id"]
-                nodes.append(k)
-                frontier.append(chain + [k])
+            return out
+
+        while frontier:
+            results = self.gen.map(expand, frontier, desc=f"expand {frontier[0][-1]['level']}")
+            next_frontier = []
+            for chain, (kids, st, rounds) in zip(frontier, results, strict=True):
+                statuses.append(st)
+                self.log += rounds
+                for k in kids:
+                    k["id"], k["parent_id"] = node_id(chain[-1]["id"], k["name"]), chain[-1]["id"]
+                    nodes.append(k)
+                    if k["level"] != LEVELS[-1]:
+                        next_frontier.append(chain + [k])
+            frontier = next_frontier
+        self.failed_requests.sort(key=lambda f: f["tag"])
         return nodes, statuses
 
 
