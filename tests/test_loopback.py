@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from trouter.loopback import Loopback, reply_text
+from trouter.loopback import Loopback
+from trouter.loopback_replies import Replies
 from trouter.score.judge import SYSTEM, parse_verdict
 
 
@@ -27,8 +28,10 @@ def test_replies_are_chat_completions_with_usage_and_verdicts():
     assert answer.usage.completion_tokens > 0 and answer.usage.prompt_tokens > 0
     assert parse_verdict(verdict.choices[0].message.content) in ("equivalent", "partial", "wrong")
     # deterministic: the same request, the same reply
-    request = {"messages": [{"role": "user", "content": "x"}]}
-    assert reply_text(request) == reply_text(json.loads(json.dumps(request)))
+    request = {"model": "a", "messages": [{"role": "user", "content": "x"}]}
+    replies = Replies()
+    assert replies(request) == replies(json.loads(json.dumps(request)))
+    assert replies(request) != replies({**request, "model": "b"})
 
 
 def test_concurrency_limit_queues_requests():
@@ -55,3 +58,29 @@ def test_error_rates():
     assert codes.count(503) / 200 == pytest.approx(0.3, abs=0.1)
     assert codes.count(429) / 200 == pytest.approx(0.2, abs=0.1)
     assert codes.count(200) == srv.served
+
+
+def test_synthesis_stages_reach_the_shape(tmp_path):
+    """The real taxonomy, QA and dedup stages against the loopback: the taxonomy has exactly the
+    shape's node counts, every node its QA target, and dedup keeps the generated questions."""
+    from hydra import compose, initialize_config_dir
+
+    from tests.test_config import CONF
+    from trouter.stages import dedup_qa, expand_taxonomy, generate_qa
+
+    with Loopback(latency_s=0.0, shape=(3, 7, 16)) as srv, \
+            initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[
+            "experiment=smoke", f"paths.results_dir={tmp_path}", "synthesizer.local=null",
+            f"+synthesizer.base_url={srv.base_url}", "synthesizer.max_concurrency=8",
+            "taxonomy.seeds=[{name: Domain 1, definition: The first test domain., "
+            "example: What is the first domain?}]", "taxonomy.max_domains=3",
+            "taxonomy.children.domain={min: 2, max: 3}",
+            "taxonomy.children.subcategory={min: 2, max: 3}", "taxonomy.patience=2",
+            "taxonomy.max_rounds=3", "qa.target_per_node=6", "qa.batch_size=4"])
+        tax = expand_taxonomy.run(cfg)
+        gen = generate_qa.run(cfg)
+        dd = dedup_qa.run(cfg)
+    assert tax["nodes_per_level"] == {"domain": 3, "subcategory": 7, "difficulty": 16}
+    assert tax["unstable"] == [] and tax["malformed_replies"] == 0
+    assert gen["nodes_short_of_target"] == [] and dd["accepted"] == 16 * 6

@@ -1,34 +1,22 @@
 """An OpenAI-compatible chat server on loopback for benchmarks and dry runs: configurable latency,
 token rate, concurrency limit and error rates; replies are cheap, deterministic functions of the
-request (see `reply_text`).
+request (trouter.loopback_replies).
 
     python -m trouter.loopback --port 8011 --latency 0.2 --concurrency 64 [--tokens-per-s 0]
-        [--error-5xx 0.0] [--error-429 0.0] [--seed 0]
+        [--error-5xx 0.0] [--error-429 0.0] [--seed 0] [--shape 10,103,447]
 
 A request beyond the concurrency limit waits for a free slot (as a real server queues it)."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-JUDGE_PREFIX = "You grade answers"
-
-
-def reply_text(request: dict) -> str:
-    """A judge verdict for judge prompts, else a short answer ending in '#### <number>'."""
-    messages = request.get("messages") or [{}]
-    first, last = messages[0], messages[-1]
-    digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()
-    if first.get("role") == "system" and str(first.get("content", "")).startswith(JUDGE_PREFIX):
-        return json.dumps({"verdict": ("equivalent", "partial", "wrong")[digest[0] % 3]})
-    words = str(last.get("content", "")).split()[:6]
-    return f"Thinking about {' '.join(words)}.\n#### {digest[1] % 100}"
+from trouter.loopback_replies import Replies
 
 
 class Loopback:
@@ -36,7 +24,8 @@ class Loopback:
 
     def __init__(self, port: int = 0, *, latency_s: float = 0.2, tokens_per_s: float = 0.0,
                  concurrency: int = 64, error_5xx: float = 0.0, error_429: float = 0.0,
-                 seed: int = 0):
+                 seed: int = 0, shape: tuple[int, int, int] | None = None):
+        self.replies = Replies(shape)
         self.latency_s, self.tokens_per_s = latency_s, tokens_per_s
         self.error_5xx, self.error_429 = error_5xx, error_429
         self.slots = threading.BoundedSemaphore(concurrency)
@@ -84,7 +73,7 @@ class Loopback:
             return 503, {"error": {"message": "loopback 503"}}
         if x < self.error_5xx + self.error_429:
             return 429, {"error": {"message": "loopback 429"}}
-        text = reply_text(request)
+        text = self.replies(request)
         completion = max(1, len(text) // 4)
         prompt = sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 4
         with self.slots:
@@ -108,6 +97,17 @@ class Loopback:
         self.httpd.server_close()
 
 
+def shape_arg(text: str) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or not 0 < shape[0] <= shape[1] <= shape[2]:
+        raise argparse.ArgumentTypeError(
+            f"--shape {text!r}: expected domains,subcategories,difficulty nodes (increasing)")
+    return shape
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=0)
@@ -117,10 +117,12 @@ def main() -> None:
     ap.add_argument("--error-5xx", type=float, default=0.0)
     ap.add_argument("--error-429", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shape", type=shape_arg, default=None,
+                    help="taxonomy size: domains,subcategories,difficulty nodes")
     a = ap.parse_args()
     with Loopback(a.port, latency_s=a.latency, tokens_per_s=a.tokens_per_s,
                   concurrency=a.concurrency, error_5xx=a.error_5xx, error_429=a.error_429,
-                  seed=a.seed) as srv:
+                  seed=a.seed, shape=a.shape) as srv:
         print(srv.base_url, flush=True)
         threading.Event().wait()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import resource
 import sys
+import time
 from collections.abc import Callable
 
 import hydra
@@ -16,6 +19,20 @@ from trouter.errors import TrouterError
 from trouter.interrupts import make_interruptible
 
 log = logging.getLogger("trouter")
+STARTED = time.monotonic()  # before the stage's own imports (torch, pandas, ...)
+
+
+def usage(name: str, summary: object) -> dict:
+    """This job's wall time (imports included), CPU time, peak memory and LLM calls."""
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    llm = summary.get("llm") if isinstance(summary, dict) else None
+    llm = [s for s in (llm or {}).values() if isinstance(s, dict)]
+    return {"stage": name, "wall_s": round(time.monotonic() - STARTED, 2),
+            "cpu_s": round(me.ru_utime + me.ru_stime, 2),
+            "peak_rss_mib": round(me.ru_maxrss / 1024, 1),
+            "children_peak_rss_mib": round(kids.ru_maxrss / 1024, 1),
+            "live_calls": sum(s.get("live_calls", 0) for s in llm),
+            "cached_calls": sum(s.get("cached_calls", 0) for s in llm)}
 
 
 def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
@@ -28,7 +45,8 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
         os.environ.setdefault("WANDB_MODE", "offline")
         try:
             check_config(cfg)
-            run(cfg)
+            summary = run(cfg)
+            log.info("usage %s", json.dumps(usage(name, summary)))
         except TrouterError as exc:
             log.error("%s failed: %s", name, exc)
             sys.exit(2)
