@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE = "10,103,447"
+USAGE = re.compile(r"(?:^|\] - )usage (\{.*\})$")  # the line trouter.cli.common logs
 LLM_RULES = ["expand_taxonomy", "generate_qa", "label_candidates"]
 
 
@@ -95,8 +97,8 @@ def usages(results: Path, since: float) -> list[dict]:
         if not path.is_file() or path.stat().st_mtime < since:
             continue
         for line in path.read_text(errors="replace").splitlines():
-            if "] - usage {" in line:
-                out.append(json.loads(line.split("] - usage ", 1)[1]))
+            if found := USAGE.search(line):
+                out.append(json.loads(found.group(1)))
     return out
 
 
