@@ -10,6 +10,23 @@ from trouter.llm.cards import card_from_config  # noqa: E402
 
 
 @pytest.fixture
+def figures(record_property):
+    """figures(text): a measurement a test reports; printed in pytest's summary (also from
+    pytest-xdist workers, whose output is not shown)."""
+    return lambda text: record_property("figures", text)
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = [f"{r.nodeid}: {value}" for reports in terminalreporter.stats.values()
+             for r in reports for name, value in getattr(r, "user_properties", ())
+             if name == "figures" and getattr(r, "when", "call") == "call"]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
 def cache(tmp_path):
     c = RequestCache(tmp_path / "cache")
     yield c

@@ -71,7 +71,7 @@ class Faults:
         return reply or self.reply(request)
 
 
-def test_labeling_through_faults_loses_no_row(tmp_path, capsys):
+def test_labeling_through_faults_loses_no_row(tmp_path, figures):
     faults = Faults(label_backend)
     with ScriptedServer(responder=faults) as srv:
         overrides = label_overrides(tmp_path, srv.base_url)
@@ -84,7 +84,7 @@ def test_labeling_through_faults_loses_no_row(tmp_path, capsys):
     rows = pd.read_csv(lay.labels("gsm8k", BIG) / "labels.csv", keep_default_na=False)
     stats = summary["llm"]["candidate"]
     calls = read_jsonl(lay.labels("gsm8k", BIG) / "calls.jsonl")
-    show(capsys, f"fault run: {len(queries)} queries, {len(srv.requests)} requests in "
+    figures(f"fault run: {len(queries)} queries, {len(srv.requests)} requests in "
           f"{wall:.1f} s; server sent {faults.sent}; client saw {stats['faults']}, "
           f"{stats['retries']} retries, {stats['failed_calls']} failed, "
           f"max attempt {max(c['attempt'] for c in calls)}")
@@ -98,12 +98,6 @@ def test_labeling_through_faults_loses_no_row(tmp_path, capsys):
     assert sum(v for k, v in seen.items() if k.startswith("status 5")) == faults.sent["5xx"] > 0
     assert stats["retries"] == sum(seen.values()) == len(srv.requests) - len(queries)
     assert max(c["attempt"] for c in calls) <= 8
-
-
-def show(capsys, text: str) -> None:
-    """The figures, printed into the test log even when pytest captures output."""
-    with capsys.disabled():
-        print(f"\n{text}")
 
 
 def killed_and_resumed(cmd, srv, cache: Path, kill_at: list[int],
@@ -167,14 +161,14 @@ def slow(responder):
     return reply
 
 
-def test_sigkill_of_label_candidates_then_rerun(tmp_path, capsys):
+def test_sigkill_of_label_candidates_then_rerun(tmp_path, figures):
     with ScriptedServer(responder=slow(label_backend)) as srv:
         ref, run = (label_overrides(tmp_path / d, srv.base_url) for d in ("ref", "run"))
         for o in (ref, run):
             prepare_data.run(compose_with(o))
         reference, resumed, lost = kill_twice(srv, label_candidates, ref, run,
                                               tmp_path / "run" / "_cache", (3, 20))
-    show(capsys, f"label_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
+    figures(f"label_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
           f"resumed ({lost} calls lost at the kills, 4 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 4
     same_outputs(Layout(compose_with(ref)).labels("gsm8k", BIG),
@@ -187,7 +181,7 @@ def synth_overrides(results: Path, url: str) -> list[str]:
             "qa.target_per_node=4", "qa.batch_size=3", "qa.max_calls_per_node=2"]
 
 
-def test_sigkill_of_generate_qa_then_rerun(tmp_path, capsys):
+def test_sigkill_of_generate_qa_then_rerun(tmp_path, figures):
     from trouter.stages import generate_qa
 
     with ScriptedServer(responder=slow(synth_backend)) as srv:
@@ -197,7 +191,7 @@ def test_sigkill_of_generate_qa_then_rerun(tmp_path, capsys):
             write_csv(lay.taxonomy() / "nodes.csv", pd.DataFrame(NODES), list(NODES[0]))
         reference, resumed, lost = kill_twice(srv, generate_qa, ref, run,
                                               tmp_path / "run" / "_cache", (1, 4))
-    show(capsys, f"generate_qa: {reference} calls uninterrupted, {resumed} killed twice and "
+    figures(f"generate_qa: {reference} calls uninterrupted, {resumed} killed twice and "
           f"resumed ({lost} calls lost at the kills, 2 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 2
     same_outputs(Layout(compose_with(ref)).qa(), Layout(compose_with(run)).qa())

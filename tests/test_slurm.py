@@ -114,7 +114,7 @@ def slurm_jobs(env) -> list[tuple[str, str]]:
     return [tuple(line.split()) for line in out.splitlines() if line.strip()]
 
 
-def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster, capsys):
+def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster, figures):
     env, folder = cluster
     results = folder / "results"
     start = time.monotonic()
@@ -190,7 +190,6 @@ def test_sweep_on_slurm_resumes_after_scancel_and_reports_a_failure(cluster, cap
     assert "model fake-candidate is gone" in rule_log.read_text()
     assert "Error in rule label_candidates" in slurm_log.read_text(errors="replace")
     phases.append(time.monotonic() - start - sum(phases))
-    with capsys.disabled():
-        print(f"\nSlurm sweep test: {time.monotonic() - start:.0f} s (until scancel, resumed "
-              f"run, failing run: {', '.join(f'{p:.0f}' for p in phases)} s), "
-              f"{len(completed)} Slurm jobs completed")
+    figures(f"Slurm sweep test: {time.monotonic() - start:.0f} s (until scancel, resumed "
+            f"run, failing run: {', '.join(f'{p:.0f}' for p in phases)} s), "
+            f"{len(completed)} Slurm jobs completed")

@@ -28,7 +28,7 @@ def job_counts(*config: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
-def test_a_2x2_sweep_shares_work_and_llm_calls(tmp_path):
+def test_a_2x2_sweep_shares_work_and_llm_calls(tmp_path, figures):
     sweep = job_counts("sweep=smoke", f"results_dir={tmp_path}")
     # the same four points run one by one, each its own run
     alone: dict[str, int] = {}
@@ -50,13 +50,13 @@ def test_a_2x2_sweep_shares_work_and_llm_calls(tmp_path):
     # every point is evaluated and reported; one comparison
     assert sweep["plan"] == sweep["evaluate"] == sweep["report"] == 4 and sweep["compare"] == 1
     assert sweep["total"] < alone["total"]
-    print(f"\n2x2 sweep: {sweep['total']} jobs; its points one by one: {alone['total']} jobs")
+    figures(f"2x2 sweep: {sweep['total']} jobs; its points one by one: {alone['total']} jobs")
 
     points = plans("smoke", str(tmp_path), [], sweep="smoke")
     shared = estimate(points, points[0].cfg.estimate)["calls"].sum()
     one_by_one = sum(estimate([p], p.cfg.estimate)["calls"].sum() for p in points)
     assert shared < one_by_one
-    print(f"LLM calls: {shared} in the sweep, {one_by_one} one by one")
+    figures(f"LLM calls: {shared} in the sweep, {one_by_one} one by one")
 
 
 def test_sweep_points_never_collide_and_weights_only_reevaluate(tmp_path):

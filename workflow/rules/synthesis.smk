@@ -1,5 +1,6 @@
 # Synthesis: taxonomy expansion -> QA generation -> dedup, each in a keyed folder (trouter.layout).
 # Every rule runs in the one project environment (environment.yml, or the .venv of `make`).
+# Synthesis is the long path to the synthetic labels: its jobs go before the benchmarks' labels.
 
 
 rule expand_taxonomy:
@@ -14,6 +15,7 @@ rule expand_taxonomy:
         overrides=stage_args("expand_taxonomy"),
     resources:
         llm_server=1,
+    priority: 10
     threads: 2
     conda:
         "../../environment.yml"
@@ -34,6 +36,7 @@ rule generate_qa:
         overrides=stage_args("generate_qa"),
     resources:
         llm_server=1,
+    priority: 10
     threads: 2
     conda:
         "../../environment.yml"
@@ -53,6 +56,7 @@ rule dedup_qa:
         f"{keyed('dedup_qa')}/{L.LOG}",
     params:
         overrides=stage_args("dedup_qa"),
+    priority: 10
     threads: 1
     conda:
         "../../environment.yml"
