@@ -32,8 +32,9 @@ ablation-evaluator: setup
 	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) --forcerun report
 	@echo; cat results/$(EXPERIMENT)/report/table.md
 
+# Two workers (pytest-xdist), each file on one; the slowest files start first (tests/conftest.py).
 test: setup
-	python -m pytest
+	python -m pytest -n 2 --dist loadfile
 
 lint: setup
 	ruff check src tests scripts

@@ -57,7 +57,7 @@ rule dedup_qa:
     params:
         overrides=stage_args("dedup_qa"),
     priority: 10
-    threads: 1
+    threads: 2
     conda:
         "../../environment.yml"
     shell:

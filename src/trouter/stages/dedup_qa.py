@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
@@ -31,7 +32,13 @@ def run(cfg: DictConfig) -> dict:
     nodes = read_csv(lay.taxonomy() / NODES, NODE_COLUMNS)
     leaves = nodes.loc[nodes["level"] == LEVELS[-1], "id"].tolist()
 
-    embed = question_encoder(cfg)
+    # one pass of the encoder over every question (batched by length), then per-node lookups
+    questions = sorted({r["question"] for r in rows})
+    vectors = dict(zip(questions, question_encoder(cfg)(questions), strict=True))
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+
     by_node: dict[str, list[dict]] = {node: [] for node in leaves}
     for i, r in enumerate(rows, 1):
         if r["node_id"] not in by_node:
