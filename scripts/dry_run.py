@@ -4,7 +4,8 @@
     python scripts/dry_run.py [--results results/dryrun] [--scale 1] [--latency 0.2]
         [--concurrency 64] [--kill-after SECONDS] [--json FILE]
 
-Phases: `cold` (with --kill-after: killed with SIGKILL after that many seconds, then `resumed`),
+Phases: `cold` (with --kill-after: killed with SIGKILL after that many seconds, then unlocked
+and `resumed`),
 `again` (the same command: nothing to do), `from-cache` (every LLM stage forced, up to the label
 table: all calls answered by the cache; its wall time per call is the cost of bookkeeping).
 --scale multiplies the QA per node and the benchmark splits (0.25: a quarter of the calls).
@@ -148,7 +149,7 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "trouter.loopback", "--port", str(a.port), "--latency",
          str(a.latency), "--concurrency", str(a.concurrency), "--shape", SHAPE],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=open(results / "loopback.log", "w"), text=True)  # noqa: SIM115
     phases = []
     try:
         print(f"loopback {server.stdout.readline().strip()}: latency {a.latency} s, "
@@ -159,6 +160,8 @@ def main() -> None:
         plan += [("again", [], None),
                  ("from-cache", ["--forcerun", *LLM_RULES, "--until", "collect_labels"], None)]
         for name, extra, kill in plan:
+            if name == "resumed":  # a killed Snakemake leaves its lock behind
+                snakemake(results, a.scale, ["--unlock"], None, results / "unlock.log")
             since = time.time()
             wall, rc, peak = snakemake(results, a.scale, extra, kill, results / f"{name}.log")
             phases.append(show(name, wall, rc, peak, table(usages(results, since))))

@@ -12,11 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from trouter.loopback_replies import Replies
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A client that hung up (a killed job) ends its connection, not with a traceback."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Loopback:
@@ -58,7 +67,7 @@ class Loopback:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = QuietServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.httpd.request_queue_size = 1024
 
