@@ -31,3 +31,25 @@ def test_interrupted_stage_exits_promptly(tmp_path, sig):
     assert proc.returncode == 130 and "interrupted" in err
     out = tmp_path / "smoke" / "expand_taxonomy"
     assert not (out / "nodes.csv").exists() and not (out / "taxonomy.json").exists()
+
+
+def test_a_stage_logs_its_usage(tmp_path):
+    """Every entry point ends with one 'usage {...}' line: wall and CPU time, peak memory, calls
+    (what scripts/dry_run.py tabulates per stage)."""
+    import json
+
+    from tests.test_stages import backend
+
+    with ScriptedServer(responder=backend) as srv:
+        proc = subprocess.run(
+            [sys.executable, "-m", "trouter.cli.expand_taxonomy", "experiment=smoke",
+             f"paths.results_dir={tmp_path}", "synthesizer.local=null",
+             f"+synthesizer.base_url={srv.base_url}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("usage {")]
+    assert len(lines) == 1 and "HTTP Request" not in proc.stderr  # httpx: no line per call
+    usage = json.loads(lines[0].removeprefix("usage "))
+    assert usage["stage"] == "expand_taxonomy" and usage["wall_s"] > 0 and usage["cpu_s"] > 0
+    assert usage["live_calls"] == len(srv.requests) > 0 and usage["cached_calls"] == 0
+    assert 50 < usage["peak_rss_mib"] < 4096

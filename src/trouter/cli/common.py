@@ -41,6 +41,8 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
     @hydra.main(version_base="1.3", config_path=conf_dir(), config_name="config")
     def _main(cfg: DictConfig) -> None:
         make_interruptible()
+        for quiet in ("httpx", "httpx2"):  # the openai client's transports: no line per call
+            logging.getLogger(quiet).setLevel(logging.WARNING)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("WANDB_MODE", "offline")
         try:
