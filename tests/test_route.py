@@ -181,3 +181,20 @@ def test_factorised_matcher_equals_the_concatenation():
     hq, ht = net.query_proj(q), net.task_proj(t)
     pairs = torch.cat([hq[:, None].expand(5, 4, -1), ht[None].expand(5, 4, -1)], -1)
     assert torch.allclose(out["logits"], net.match(pairs).squeeze(-1), atol=1e-6)
+
+
+def test_packed_texts_round_trip_and_stay_small(tmp_path):
+    """Query texts in queries.npz: UTF-8 bytes and offsets, so one long text does not widen
+    every row (a fixed-width string array did: 5 GB for the paper-scale dry run)."""
+    import numpy as np
+
+    from trouter.route.data import pack_texts, unpack_texts
+
+    texts = ["", "é 中文 🙂", "x" * 100_000] + [f"q{i}" for i in range(1000)]
+    np.savez(tmp_path / "t.npz", **pack_texts(texts))
+    with np.load(tmp_path / "t.npz") as z:
+        assert unpack_texts(z) == texts
+    assert (tmp_path / "t.npz").stat().st_size < 200_000
+    np.savez(tmp_path / "e.npz", **pack_texts([]))
+    with np.load(tmp_path / "e.npz") as z:
+        assert unpack_texts(z) == []

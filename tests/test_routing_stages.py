@@ -13,6 +13,7 @@ from trouter.io import read_json, write_csv
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.layout import Layout
 from trouter.plan import write_point
+from trouter.route.data import pack_texts
 from trouter.route.pool import write_pool
 from trouter.stages import assign_tasks, evaluate, report, train_router
 from trouter.stages.embed_queries import save_npz
@@ -57,7 +58,7 @@ def make_run(root, rng, benchmarks=("gsm8k",), extra=()) -> Layout:
     ids = sorted(vecs)
     save_npz(lay.embed() / "queries.npz", ids=np.array(ids),
              vectors=np.stack([vecs[q] for q in ids]).astype(np.float32),
-             texts=np.array([f"question {q}" for q in ids]))
+             **pack_texts([f"question {q}" for q in ids]))
     tasks = np.stack([centers["nA"], centers["nB"]])
     tasks /= np.linalg.norm(tasks, axis=1, keepdims=True)
     coarse = tasks.mean(0, keepdims=True)

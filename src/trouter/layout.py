@@ -23,7 +23,7 @@ from trouter.route.utility import sweep_settings
 
 # Bump a stage's number when its outputs change for the same settings: its folders get new keys.
 VERSIONS = {"expand_taxonomy": 1, "generate_qa": 1, "dedup_qa": 1, "data": 1, "labels": 1,
-            "collect_labels": 1, "import_routing": 1, "embed_queries": 3, "assign_tasks": 1,
+            "collect_labels": 1, "import_routing": 1, "embed_queries": 4, "assign_tasks": 1,
             "train_router": 1}
 
 # File names, per stage.

@@ -35,6 +35,20 @@ def queries_of(labels: pd.DataFrame) -> pd.DataFrame:
     return labels[cols].drop_duplicates("query_id").set_index("query_id")
 
 
+def pack_texts(texts) -> dict[str, np.ndarray]:
+    """Texts as one UTF-8 byte array and end offsets, for an .npz: a string array would give
+    every row the longest text's width (20,000 queries with a few long articles: 5 GB)."""
+    encoded = [str(t).encode("utf-8") for t in texts]
+    return {"text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            "text_ends": np.cumsum([len(b) for b in encoded], dtype=np.int64)}
+
+
+def unpack_texts(z) -> list[str]:
+    data, ends = z["text_bytes"].tobytes(), z["text_ends"]
+    starts = np.concatenate([[0], ends]).astype(np.int64)[:-1]
+    return [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
+
+
 def load_npz(path) -> tuple[np.ndarray, np.ndarray]:
     with np.load(path) as z:
         return z["ids"], z["vectors"]
@@ -47,10 +61,10 @@ class Embeddings:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         with np.load(self.folder / "queries.npz") as z:
-            if "texts" not in z:
-                raise DataError(f"{folder}/queries.npz has no texts (written by an older "
+            if "text_ends" not in z:
+                raise DataError(f"{folder}/queries.npz has no packed texts (written by an older "
                                 "version): rerun embed_queries")
-            ids, self.queries, self.texts = z["ids"], z["vectors"], [str(t) for t in z["texts"]]
+            ids, self.queries, self.texts = z["ids"], z["vectors"], unpack_texts(z)
         self.row = {q: i for i, q in enumerate(ids)}
         task_ids, self.tasks = load_npz(self.folder / "task_types.npz")
         self.task_ids = [str(t) for t in task_ids]

@@ -11,7 +11,7 @@ from trouter.embed import encode_in_windows, truncated
 from trouter.errors import ConfigError, DataError
 from trouter.io import atomic_path, read_jsonl, write_json
 from trouter.layout import LABELS, QUERIES_NPZ, SUMMARY, TASKS_NPZ, Layout
-from trouter.route.data import queries_of, read_labels
+from trouter.route.data import pack_texts, queries_of, read_labels
 from trouter.route.tasks import load_nodes, task_types
 from trouter.stages.common import log, question_encoder
 from trouter.synth.taxonomy import LEVELS
@@ -103,7 +103,7 @@ def run(cfg: DictConfig) -> dict:
     t_vecs = question_encoder(cfg)([t["text"] for t in tasks] + [t["text"] for _, t in coarse])
     t_vecs, c_vecs = t_vecs[:len(tasks)], t_vecs[len(tasks):]
     save_npz(out / QUERIES_NPZ, ids=np.array(queries.index, dtype=str), vectors=q_vecs,
-             texts=np.array(texts["text"], dtype=str))
+             **pack_texts(texts["text"]))
     save_npz(out / TASKS_NPZ, ids=np.array([t["node_id"] for t in tasks], dtype=str),
              texts=np.array([t["text"] for t in tasks], dtype=str), vectors=t_vecs,
              ancestors=np.array([t["ancestors"] for t in tasks], dtype=str).reshape(len(tasks), -1),
