@@ -89,6 +89,15 @@ def prepare_inputs(wildcards):
     return [lay.dedup() / L.QA, lay.taxonomy() / L.NODES]
 
 
+def label_threads(wildcards):
+    """A local model's server threads; one for a remote endpoint (the client waits on I/O)."""
+    plan = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
+    card = plan.layout.card(wildcards.model)
+    judge = plan.cfg.judge if wildcards.dataset == "synthetic" else {}
+    local = card.get("local") is not None or judge.get("local") is not None
+    return int(plan.cfg.llm.server_threads) if local else 1
+
+
 def label_inputs(wildcards):
     lay = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0].layout
     return lay.data(wildcards.dataset) / L.QUERIES_JSONL

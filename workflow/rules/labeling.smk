@@ -38,7 +38,7 @@ rule label_candidates:
         overrides=stage_args("labels", "dataset", "model"),
     resources:
         llm_server=1,
-    threads: 2
+    threads: label_threads
     conda:
         "../../environment.yml"
     shell:
