@@ -5,7 +5,9 @@ request cache on; then a rerun that the cache answers.
     python scripts/bench_loopback.py [--latency 0.2] [--concurrency 64] [--queries 3000]
 
 Prints calls/s of the answering phase (the stage's answer_wall_s), the ratio to the sequential
-rate and the share of the server's limit (concurrency / latency calls/s)."""
+rate and the share of the server's limit (concurrency / latency calls/s); then the cost of
+bookkeeping (cache lookups, scoring, tables: the whole stage rerun from the cache) at half the
+given size and at 4x that."""
 
 from __future__ import annotations
 
@@ -60,6 +62,10 @@ def main() -> None:
             _, seq_s, seq = label(Path(tmp) / "seq", url, a.sequential_queries, 1)
             stage_s, par_s, par = label(Path(tmp) / "par", url, a.queries, a.concurrency)
             warm_s, _, warm = label(Path(tmp) / "par", url, a.queries, a.concurrency)
+            sizes, bookkeeping = (a.queries // 2, 2 * a.queries), []  # GSM8K has 8,792 rows
+            for n in sizes:
+                label(Path(tmp) / f"n{n}", url, n, a.concurrency)
+                bookkeeping.append(label(Path(tmp) / f"n{n}", url, n, a.concurrency))
     finally:
         server.terminate()
         server.wait()
@@ -74,6 +80,10 @@ def main() -> None:
           f"tables included: {stage_s:.1f} s)")
     print(f"rerun (cache on): {warm['live_calls']} live calls, {warm['cached_calls']} cached, "
           f"{warm_s:.1f} s")
+    for n, (secs, _, st) in zip(sizes, bookkeeping, strict=True):
+        print(f"bookkeeping, {n} queries from the cache ({st['live_calls']} live calls): "
+              f"{secs:.2f} s = {1000 * secs / st['cached_calls']:.3f} ms per call")
+    print(f"4x the calls: {bookkeeping[1][0] / bookkeeping[0][0]:.2f}x the time (4.00 = linear)")
 
 
 if __name__ == "__main__":

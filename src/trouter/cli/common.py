@@ -54,7 +54,12 @@ def entry(run: Callable[[DictConfig], object], name: str) -> Callable[[], None]:
             sys.exit(2)
         except KeyboardInterrupt:
             log.error("%s interrupted; finished work is kept and cached", name)
-            sys.exit(130)
+            # servers are stopped and files closed by now; do not wait for calls still in flight
+            # on worker threads (the interpreter would join them at exit)
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
     _main.__name__ = name
     return _main
