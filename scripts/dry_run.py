@@ -72,7 +72,7 @@ def snakemake(results: Path, scale: float, extra: list[str], kill_after: float |
               log: Path) -> tuple[float, int, int]:
     """(wall s, exit code, peak RSS bytes) of one Snakemake invocation."""
     cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/default",
-           "--resources", "llm_server=2", "--config", "experiment=dryrun",
+           "--config", "experiment=dryrun",
            f"results_dir={results}", "overrides=" + json.dumps(overrides(scale)), *extra]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
            "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline"}

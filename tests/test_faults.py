@@ -85,9 +85,9 @@ def test_labeling_through_faults_loses_no_row(tmp_path, figures):
     stats = summary["llm"]["candidate"]
     calls = read_jsonl(lay.labels("gsm8k", BIG) / "calls.jsonl")
     figures(f"fault run: {len(queries)} queries, {len(srv.requests)} requests in "
-          f"{wall:.1f} s; server sent {faults.sent}; client saw {stats['faults']}, "
-          f"{stats['retries']} retries, {stats['failed_calls']} failed, "
-          f"max attempt {max(c['attempt'] for c in calls)}")
+            f"{wall:.1f} s; server sent {faults.sent}; client saw {stats['faults']}, "
+            f"{stats['retries']} retries, {stats['failed_calls']} failed, "
+            f"max attempt {max(c['attempt'] for c in calls)}")
     assert len(rows) == len(queries) == summary["queries"] and summary["flagged"] == 0
     assert set(rows["query_id"]) == {q["query_id"] for q in queries}
     assert stats["failed_calls"] == 0 and stats["live_calls"] == len(queries)
@@ -169,7 +169,7 @@ def test_sigkill_of_label_candidates_then_rerun(tmp_path, figures):
         reference, resumed, lost = kill_twice(srv, label_candidates, ref, run,
                                               tmp_path / "run" / "_cache", (3, 20))
     figures(f"label_candidates: {reference} calls uninterrupted, {resumed} killed twice and "
-          f"resumed ({lost} calls lost at the kills, 4 in flight at most)")
+            f"resumed ({lost} calls lost at the kills, 4 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 4
     same_outputs(Layout(compose_with(ref)).labels("gsm8k", BIG),
                  Layout(compose_with(run)).labels("gsm8k", BIG))
@@ -192,7 +192,7 @@ def test_sigkill_of_generate_qa_then_rerun(tmp_path, figures):
         reference, resumed, lost = kill_twice(srv, generate_qa, ref, run,
                                               tmp_path / "run" / "_cache", (1, 4))
     figures(f"generate_qa: {reference} calls uninterrupted, {resumed} killed twice and "
-          f"resumed ({lost} calls lost at the kills, 2 in flight at most)")
+            f"resumed ({lost} calls lost at the kills, 2 in flight at most)")
     assert resumed - reference == sum(lost) and max(lost) <= 2
     same_outputs(Layout(compose_with(ref)).qa(), Layout(compose_with(run)).qa())
 

@@ -89,13 +89,20 @@ def prepare_inputs(wildcards):
     return [lay.dedup() / L.QA, lay.taxonomy() / L.NODES]
 
 
+def local_label_job(wildcards):
+    """Whether a label job runs a local model (its candidate, or the judge of synthetic QA)."""
+    plan = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
+    judge = plan.cfg.judge if wildcards.dataset == L.SYNTHETIC else {}
+    return plan.layout.card(wildcards.model).get("local") is not None or (
+        judge.get("local") is not None)
+
+
 def label_threads(wildcards):
     """A local model's server threads; one for a remote endpoint (the client waits on I/O)."""
-    plan = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
-    card = plan.layout.card(wildcards.model)
-    judge = plan.cfg.judge if wildcards.dataset == "synthetic" else {}
-    local = card.get("local") is not None or judge.get("local") is not None
-    return int(plan.cfg.llm.server_threads) if local else 1
+    if local_label_job(wildcards):
+        return int(owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
+                   .cfg.llm.server_threads)
+    return 1
 
 
 def label_inputs(wildcards):
