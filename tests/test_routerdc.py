@@ -13,7 +13,7 @@ from trouter.errors import ConfigError
 from trouter.route.dc import QueryEncoder, sample_llm_loss, sample_sample_loss, tokenizer
 from trouter.route.utility import SETTINGS
 from trouter.routers import RouterContext
-from trouter.routers.routerdc import RouterDC, nearest, ranking_target
+from trouter.routers.routerdc import RouterDC, label, nearest, pseudo_labels, ranking_target
 
 # 1 query, 4 candidates: cosines [0.5, 0.1, -0.2, 0.3] at temperature 0.5 give the logits
 # s = [1.0, 0.2, -0.4, 0.6]; exp(s) = [2.71828, 1.22140, 0.67032, 1.82212]. With 4 candidates a
@@ -149,3 +149,27 @@ def test_routerdc_learns_the_known_choice(name, tmp_path):
     assert (got["balanced"] == 0).all()
     assert (got["perf_first"] == task_b).all()
     assert dc.extra_summary() == {"answered_by": {"mu_r0": "mu_r0.2"}}
+
+
+def test_frozen_settings_trained_together_learn_what_each_learns_alone(tmp_path):
+    """routerdc_frozen trains every setting's candidate embeddings in one run; each setting must
+    stop at the epoch, and end with the weights, of its own training."""
+    rng = np.random.default_rng(1)
+    train, val, test = tiny_table(rng, 48), tiny_table(rng, 16), tiny_table(rng, 20)
+    settings = list(SETTINGS.values())
+    fast = ["router.patience=2", "router.lr=0.5"]  # the settings stop at different epochs
+    together = router("routerdc_frozen", tmp_path / "together", "router.train_settings=named",
+                      *fast)
+    fitted = together.fit(train, val)["settings"]
+    alone = router("routerdc_frozen", tmp_path / "alone", *fast)
+    alone.path, alone.modules = None, {}
+    labels = pseudo_labels(train, val, alone.rc.clusters, 0)
+    for mu in settings:
+        own = alone.fit_setting(mu, train, val, labels)
+        assert own["epochs"] == fitted[label(mu)]["epochs"], mu
+        assert own["val_loss"] == pytest.approx(fitted[label(mu)]["val_loss"], rel=1e-5), mu
+        assert np.allclose(alone.logits(alone.modules[mu], test),
+                           together.logits(together.modules[mu], test), atol=1e-5), mu
+    # each setting was stopped on its own
+    assert len({f["epochs"] for f in fitted.values()}) > 1
+    assert (tmp_path / "together" / "best.ckpt").is_file()

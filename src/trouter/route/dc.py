@@ -3,6 +3,7 @@ query encoder and one learned embedding per candidate), the training module and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +23,15 @@ INIT_STD = 0.78
 
 def sample_llm_loss(logits: torch.Tensor, target: torch.Tensor, positives: int, negatives: int,
                     mask_negatives_above: float = 0.5) -> torch.Tensor:
-    """The sample-LLM contrastive loss (the authors' compute_sample_llm_loss).
+    """The sample-LLM contrastive loss (the authors' compute_sample_llm_loss): the mean over
+    the batch's queries of sample_llm_terms."""
+    return sample_llm_terms(logits, target, positives, negatives,
+                            mask_negatives_above).sum() / len(logits)
+
+
+def sample_llm_terms(logits: torch.Tensor, target: torch.Tensor, positives: int, negatives: int,
+                     mask_negatives_above: float = 0.5) -> torch.Tensor:
+    """[N] each query's term of the sample-LLM contrastive loss.
 
     Per query the candidates are ranked by `target` (descending; ties to the lower index, the
     cheaper candidate; NaN targets never used). The first `positives` are the positives, the last
@@ -31,8 +40,8 @@ def sample_llm_loss(logits: torch.Tensor, target: torch.Tensor, positives: int, 
     target is above `mask_negatives_above` (the authors: 0.5) is left out of the denominator ("a
     true item"). Each unmasked positive p adds -log(exp(s_p) / (exp(s_p) + sum_n exp(s_n))) over
     the kept negatives n (0 when none is kept). As in the authors' code the terms are summed over
-    a query's positives and averaged over all the batch's queries, masked terms counting as
-    zero."""
+    a query's positives (sample_llm_loss averages them over all the batch's queries, masked
+    terms counting as zero)."""
     known = ~target.isnan()
     ranked = target.masked_fill(~known, -torch.inf)
     order = ranked.argsort(dim=1, descending=True, stable=True)
@@ -44,7 +53,7 @@ def sample_llm_loss(logits: torch.Tensor, target: torch.Tensor, positives: int, 
     neg = known & (rank >= first_negative) & (value <= mask_negatives_above)
     neg_lse = logits.masked_fill(~neg, -torch.inf).logsumexp(1, keepdim=True)
     terms = torch.logaddexp(logits, neg_lse) - logits
-    return (terms * pos).sum() / len(logits)
+    return (terms * pos).sum(1)
 
 
 def sample_sample_loss(vecs: torch.Tensor, clusters: torch.Tensor, negatives: int,
@@ -154,9 +163,88 @@ class RouterDCModule(RoutingModule):
         return {"loss": llm + hp.sample_weight * sample, "llm_loss": llm, "sample_loss": sample}
 
 
+class RouterDCSweepModule(RoutingModule):
+    """RouterDC on frozen embeddings for S utility settings in one training: one matrix of
+    candidate embeddings per setting, [S, M, E], all from the same initial draw. The settings share
+    no parameter and AdamW updates every element from its own gradient, so with the same batches
+    each setting learns what it would learn alone; the loss is the sum of the settings' losses
+    (each logged as `loss_<name>`), and PerSettingStop stops and keeps each setting as
+    EarlyStopping and ModelCheckpoint would. Batches: (target [N, S, M], clusters, queries)."""
+
+    def __init__(self, names: list[str], n_models: int, dim: int, temperature: float = 1.0,
+                 positives: int = 3, negatives: int = 3, mask_negatives_above: float = 0.5,
+                 lr: float = 1e-2, weight_decay: float = 1e-2, seed: int = 0):
+        super().__init__()
+        self.save_hyperparameters()
+        one = torch.randn(n_models, dim) * INIT_STD  # RouterDCNet's draw
+        self.models = nn.Parameter(one.repeat(len(names), 1, 1))
+        self._sums: dict[str, dict] = {}
+
+    def forward(self, queries: torch.Tensor) -> torch.Tensor:
+        """[S, N, M] every setting's logits."""
+        cos = torch.einsum("ne,sme->snm", F.normalize(queries, dim=1),
+                           F.normalize(self.models, dim=2))
+        return cos / self.hparams.temperature
+
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        target, _, queries = batch
+        hp = self.hparams
+        logits = self(queries)
+        s, n, m = logits.shape
+        terms = sample_llm_terms(logits.reshape(s * n, m), target.transpose(0, 1).reshape(s * n, m),
+                                 hp.positives, hp.negatives, hp.mask_negatives_above)
+        per_setting = terms.view(s, n).sum(1) / n
+        return {"loss": per_setting.sum(),
+                **{f"loss_{name}": per_setting[i] for i, name in enumerate(hp.names)}}
+
+
+class PerSettingStop(pl.Callback):
+    """Early stopping and the best weights of each setting of a RouterDCSweepModule, as
+    EarlyStopping and ModelCheckpoint (val/loss, mode min) do for one model: a setting's weights
+    are kept at each strictly lower validation loss, the setting stops after `patience`
+    validations without one (at once on a loss that is not finite), the training when every
+    setting has stopped."""
+
+    def __init__(self, names: list[str], patience: int):
+        self.names, self.patience = names, patience
+        self.best = dict.fromkeys(names, math.inf)
+        self.wait = dict.fromkeys(names, 0)
+        self.epochs: dict[str, int] = {}
+        self.weights: dict[str, torch.Tensor] = {}
+
+    def on_validation_end(self, trainer: pl.Trainer, module: RouterDCSweepModule) -> None:
+        if trainer.sanity_checking:
+            return
+        for i, name in enumerate(self.names):
+            if name in self.epochs:
+                continue
+            loss = float(trainer.callback_metrics[f"val/loss_{name}"])
+            if loss < self.best[name]:
+                self.best[name], self.wait[name] = loss, 0
+                self.weights[name] = module.models[i].detach().clone()
+            else:
+                self.wait[name] += 1
+            if not math.isfinite(loss) or self.wait[name] >= self.patience:
+                self.epochs[name] = trainer.current_epoch + 1
+        if len(self.epochs) == len(self.names):
+            trainer.should_stop = True
+
+    def keep_best(self, module: RouterDCSweepModule, epochs_run: int) -> dict[str, dict]:
+        """Put each setting's best weights into the module; per setting its epochs and best
+        validation loss."""
+        missing = [n for n in self.names if n not in self.weights]
+        if missing:
+            raise ValueError(f"RouterDC settings {missing}: no finite validation loss")
+        with torch.no_grad():
+            module.models.copy_(torch.stack([self.weights[n] for n in self.names]))
+        return {n: {"epochs": self.epochs.get(n, epochs_run), "val_loss": self.best[n]}
+                for n in self.names}
+
+
 @dataclass
 class DCSet:
-    """N queries: frozen embeddings [N, E] or texts; ranking targets [N, M]; cluster ids [N]."""
+    """N queries: frozen embeddings [N, E] or texts; ranking targets [N, M] (or [N, S, M] for
+    S settings at once); cluster ids [N]."""
 
     queries: np.ndarray | list[str]
     target: np.ndarray

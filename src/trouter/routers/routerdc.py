@@ -14,7 +14,9 @@ without its own model uses the trained model with the nearest mu_r (ties: the lo
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -22,7 +24,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from trouter.embed import default_model_path
 from trouter.errors import ConfigError, DataError
-from trouter.route.dc import DCDataModule, DCSet, RouterDCModule, tokenizer
+from trouter.route.dc import (
+    DCDataModule,
+    DCSet,
+    PerSettingStop,
+    RouterDCModule,
+    RouterDCSweepModule,
+    tokenizer,
+)
 from trouter.route.utility import SETTINGS, sweep_settings
 from trouter.routers import training
 from trouter.routers.base import Router, RoutingTable, one_hot
@@ -88,6 +97,11 @@ def module_settings(rc: DictConfig, n_models: int) -> dict:
             "lr": float(rc.lr), "weight_decay": float(rc.weight_decay)}
 
 
+def one_setting(module: RouterDCSweepModule, index: int, queries: torch.Tensor):
+    """(logits, queries) of one setting of a sweep module, as RouterDCModule answers."""
+    return module(queries)[index], queries
+
+
 class RouterDC(Router):
     modules: dict | None = None
     tokenize = None
@@ -117,12 +131,18 @@ class RouterDC(Router):
                     else sweep_settings(rc.sweep_points))
         labels = pseudo_labels(train, val, rc.clusters, ctx.seed)
         self.modules, fitted = {}, {}
-        for mu in settings:
-            fitted[label(mu)] = self.fit_setting(mu, train, val, labels)
+        start = time.monotonic()
+        if rc.encoder.trainable:
+            for mu in settings:
+                fitted[label(mu)] = self.fit_setting(mu, train, val, labels)
+        else:
+            fitted = self.fit_together(settings, train, val, labels)
         kept = module_settings(rc, m)
         return {"train_settings": str(rc.train_settings), "settings": fitted,
+                "trained": "one model per setting" if rc.encoder.trainable
+                           else "every setting's model in one training (frozen embeddings)",
                 "val_loss": float(np.mean([f["val_loss"] for f in fitted.values()])),
-                "train_s": round(sum(f["train_s"] for f in fitted.values()), 2),
+                "train_s": round(time.monotonic() - start, 2),
                 "positives": kept["positives"], "negatives": kept["negatives"],
                 "clusters": int(labels[0].max()) + 1,
                 "sample_sample_loss": bool(rc.encoder.trainable and float(rc.sample_weight) > 0),
@@ -142,6 +162,34 @@ class RouterDC(Router):
         best, info = training.train(module, data, rc, sub)
         self.modules[mu] = RouterDCModule.load_from_checkpoint(best).eval()
         return info
+
+    def fit_together(self, settings: list[tuple[float, float]], train: RoutingTable,
+                     val: RoutingTable, labels: tuple[np.ndarray, np.ndarray]) -> dict:
+        """On frozen embeddings: the models of every setting trained at once
+        (RouterDCSweepModule), each stopped and kept on its own validation loss; one checkpoint
+        with all of them."""
+        rc, ctx = self.rc, self.ctx
+        names = [label(mu) for mu in settings]
+        kept = module_settings(rc, len(ctx.models))
+        for key in ("sample_weight", "sample_negatives"):  # no encoder: nothing they could train
+            kept.pop(key)
+        training.seed(ctx)
+        module = RouterDCSweepModule(names, len(ctx.models), train.embeddings.shape[1],
+                                     seed=ctx.seed, **kept)
+        data = DCDataModule(*(DCSet(t.embeddings, np.stack([ranking_target(t, *mu)
+                                                             for mu in settings], axis=1), c)
+                              for t, c in zip((train, val), labels, strict=True)),
+                            batch_size=rc.batch_size, seed=ctx.seed)
+        stop = PerSettingStop(names, int(rc.patience))
+        trainer = training.make_trainer(rc, ctx, [stop])
+        training.fit(trainer, module, data)
+        fitted = stop.keep_best(module, trainer.current_epoch)
+        path = ctx.out_dir / "best.ckpt"
+        trainer.save_checkpoint(path, weights_only=True)
+        module.eval()
+        for i, mu in enumerate(settings):
+            self.modules[mu] = partial(one_setting, module, i)
+        return {n: {**f, "checkpoint": str(path)} for n, f in fitted.items()}
 
     def queries(self, table: RoutingTable):
         return list(table.texts) if self.tokenize else table.embeddings

@@ -36,6 +36,20 @@ def seed(ctx: RouterContext) -> None:
     torch.set_num_threads(int(ctx.threads))
 
 
+def make_trainer(rc: DictConfig, ctx: RouterContext, callbacks: list) -> pl.Trainer:
+    """At most rc.max_epochs on the CPU, deterministic, quiet, the context's loggers."""
+    return pl.Trainer(max_epochs=int(rc.max_epochs), callbacks=callbacks, logger=loggers(ctx),
+                      accelerator="cpu", deterministic=True, enable_progress_bar=False,
+                      enable_model_summary=False, log_every_n_steps=1)
+
+
+def fit(trainer: pl.Trainer, module: pl.LightningModule, data: pl.LightningDataModule) -> None:
+    trainer.fit(module, datamodule=data)
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.finish()  # the next training in this process starts its own run
+
+
 def train(module: pl.LightningModule, data: pl.LightningDataModule, rc: DictConfig,
           ctx: RouterContext) -> tuple[str, dict]:
     """Fit for at most rc.max_epochs with patience rc.patience; returns the best checkpoint's path
@@ -44,15 +58,9 @@ def train(module: pl.LightningModule, data: pl.LightningDataModule, rc: DictConf
                            mode="min", save_top_k=1, enable_version_counter=False,
                            save_weights_only=True)
     stop = EarlyStopping(monitor="val/loss", mode="min", patience=int(rc.patience))
-    trainer = pl.Trainer(max_epochs=int(rc.max_epochs), callbacks=[ckpt, stop],
-                         logger=loggers(ctx), accelerator="cpu", deterministic=True,
-                         enable_progress_bar=False, enable_model_summary=False,
-                         log_every_n_steps=1)
+    trainer = make_trainer(rc, ctx, [ckpt, stop])
     start = time.monotonic()
-    trainer.fit(module, datamodule=data)
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
-            logger.experiment.finish()  # the next training in this process starts its own run
+    fit(trainer, module, data)
     return ckpt.best_model_path, {
         "epochs": trainer.current_epoch, "val_loss": float(ckpt.best_model_score),
         "train_s": round(time.monotonic() - start, 2),
