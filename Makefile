@@ -32,9 +32,10 @@ ablation-evaluator: setup
 	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) --forcerun report
 	@echo; cat results/$(EXPERIMENT)/report/table.md
 
-# Two workers (pytest-xdist), each file on one; the slowest files start first (tests/conftest.py).
+# Two workers (pytest-xdist), each file on one; the slowest files start first (tests/conftest.py;
+# --no-loadscope-reorder keeps that order: xdist would start the files with the most tests first).
 test: setup
-	python -m pytest -n 2 --dist loadfile
+	python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	ruff check src tests scripts

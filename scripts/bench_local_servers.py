@@ -3,10 +3,13 @@ concurrent requests, for llama.cpp's `llama-server` (parallel slots, continuous 
 for `python -m llama_cpp.server` (one request at a time).
 
     python scripts/bench_local_servers.py [--models smollm2-135m-local ...] [--max-tokens 48]
+    python scripts/bench_local_servers.py --builds AVX2_BINARY AVX512_BINARY [--models ...]
 
 Every request is different (so no prompt cache is shared across them), greedy, with a fixed
 max_tokens; each cell sends max(4, 2 x concurrency) requests. Prints a Markdown table and the
-ratio llama-server / llama_cpp.server per model and concurrency."""
+ratio llama-server / llama_cpp.server per model and concurrency. With --builds: llama-server
+builds against each other (4 slots, two rounds): generation at 1 and 4 requests, and prompt
+reading (8 distinct prompts of about 450 tokens, 1 new token, 4 at once)."""
 
 from __future__ import annotations
 
@@ -50,13 +53,55 @@ def one_cell(url: str, alias: str, concurrency: int, max_tokens: int, offset: in
             "calls_s": n / wall}
 
 
+def prompt_cell(url: str, alias: str, concurrency: int, n: int, offset: int) -> float:
+    """Prompt tokens/s: n distinct long prompts, one new token each."""
+    client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+
+    def call(i: int) -> int:
+        body = " ".join(f"{TOPICS[(i * 7 + j * 3 + offset) % len(TOPICS)]}{j}" for j in range(220))
+        r = client.chat.completions.create(
+            model=alias, temperature=0.0, max_tokens=1, seed=i,
+            messages=[{"role": "user", "content": f"Request {offset + i}. {body}"}])
+        return r.usage.prompt_tokens
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        tokens = sum(pool.map(call, range(n)))
+    return tokens / (time.monotonic() - start)
+
+
+def compare_builds(builds: list[Path], models: list[str], threads: int, max_tokens: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for key in models:
+            card = card_from_config(OmegaConf.load(Path(conf_dir()) / "model" / f"{key}.yaml"),
+                                    where=key)
+            weights = ensure_weights(card.local["weights"], default_models_dir())
+            for rnd in range(2):
+                for exe in builds:
+                    with LlamaServer(weights, card.model_id, Path(tmp) / f"{key}.log", n_ctx=2048,
+                                     n_threads=threads, binary=exe, parallel=4) as srv:
+                        one_cell(srv.base_url, card.model_id, 1, 8, 1000)  # warm up
+                        one = one_cell(srv.base_url, card.model_id, 1, max_tokens, 100)
+                        four = one_cell(srv.base_url, card.model_id, 4, max_tokens, 400)
+                        read = prompt_cell(srv.base_url, card.model_id, 4, 8, 50 * rnd)
+                    print(f"| {key} | {exe} | {rnd + 1} | {one['tok_s']:.1f} | "
+                          f"{four['tok_s']:.1f} | {read:.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--concurrency", nargs="+", type=int, default=[1, 2, 4, 8])
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--builds", nargs="+", type=Path,
+                    help="llama-server binaries to compare instead of the two servers")
     args = ap.parse_args()
+    if args.builds:
+        print("| model | build | round | gen tok/s, 1 request | gen tok/s, 4 | prompt tok/s, 4 |")
+        print("|---|---|---|---|---|---|")
+        compare_builds(args.builds, args.models, args.threads, args.max_tokens)
+        return
     binary = llama_server_binary()
     servers = [("llama_cpp.server", None)] + ([("llama-server", binary)] if binary else [])
     if binary is None:

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from trouter.cli.fetch_models import default_models_dir
 from trouter.errors import LLMError
+from trouter.llm import server
 from trouter.llm.cards import card_from_config
 from trouter.llm.server import LlamaServer, llama_server_binary
 from trouter.llm.weights import ensure_weights
@@ -160,3 +161,25 @@ def test_llama_server_slots_answer_at_once_with_schema(smollm2, tmp_path):
     # four slots, and the four requests were taken by different slots
     assert "n_slots = 4" in log
     assert len(set(re.findall(r"slot launch_slot_: id +(\d+)", log))) == 4
+
+
+def test_llama_server_is_built_and_picked_for_the_cpu(tmp_path, monkeypatch):
+    avx2_cpu = {"avx", "avx2", "fma", "f16c"}
+    variant, flags = server.build_variant(avx2_cpu)
+    assert variant == "avx2" and "GGML_NATIVE=OFF" in flags
+    assert not any("AVX512" in f or "AMX" in f for f in flags)
+    full = avx2_cpu | server.AVX512_CPU | {"amx_int8", "amx_tile"}
+    variant, flags = server.build_variant(full)
+    assert variant == "avx512" and "GGML_AVX512_VNNI=ON" in flags
+    assert not any("AMX" in f or "NATIVE=ON" in f for f in flags)  # AMX kernels crash here
+    assert server.build_variant(full - {"avx512_bf16"})[0] == "avx2"  # every set, or none
+    # the cache may hold builds for other CPUs: only this CPU's is picked
+    monkeypatch.delenv("TROUTER_LLAMA_SERVER", raising=False)
+    monkeypatch.setenv("TROUTER_CACHE", str(tmp_path))
+    (tmp_path / "bin").mkdir()
+    built = tmp_path / "bin" / f"llama-server-{server.LLAMA_VERSION}-avx512"
+    built.write_text("")
+    monkeypatch.setattr(server, "cpu_flags", lambda: avx2_cpu)
+    assert server.llama_server_binary() is None
+    monkeypatch.setattr(server, "cpu_flags", lambda: full)
+    assert server.llama_server_binary() == built
