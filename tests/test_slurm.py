@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slurm
 SCRIPT = ROOT / "scripts" / "slurm_local.sh"
 SWEEP = {"overrides": ["experiment=smoke", "pool=slurm", "judge=fake-judge",
                        "data.benchmarks=[gsm8k]", "routing.protocols=[cold_start]",
-                       "routing.star=[]", "++router.max_epochs=5"],
+                       "routing.star=[]", "++router.max_epochs=5", "++router.grid=null"],
          "params": {"synthesizer": "fake-synth-a,fake-synth-b",
                     "router": "trouter,metric_router"}}
 
