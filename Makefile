@@ -32,11 +32,11 @@ ablation-evaluator: setup
 	snakemake $(PROFILE) --config experiment=$(EXPERIMENT) --forcerun report
 	@echo; cat results/$(EXPERIMENT)/report/table.md
 
-# Three workers (pytest-xdist; the Slurm test mostly waits), each file on one; the slowest files
-# start first (tests/conftest.py; --no-loadscope-reorder keeps that order, which xdist would
-# otherwise replace by the number of tests per file).
+# Two workers (pytest-xdist; a third only adds contention on 2 cores), each file on one; the
+# slowest files start first (tests/conftest.py; --no-loadscope-reorder keeps that order, which
+# xdist would otherwise replace by the number of tests per file).
 test: setup
-	python -m pytest -n 3 --dist loadfile --no-loadscope-reorder
+	python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	ruff check src tests scripts

@@ -17,7 +17,7 @@ def figures(record_property):
 
 
 def pytest_collection_modifyitems(items):
-    """The slowest files first, so that `pytest -n 3` (make test) starts them at once."""
+    """The slowest files first, so that `pytest -n 2` (make test) starts them at once."""
     slow = {"test_e2e_smoke.py": 0, "test_slurm.py": 1, "test_secrets.py": 2, "test_faults.py": 3}
     items.sort(key=lambda item: slow.get(item.path.name, len(slow)))
 

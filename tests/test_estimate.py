@@ -25,11 +25,11 @@ def test_smoke_calls_follow_the_config(tmp_path):
     assert calls(table, "expand_taxonomy", "evaluator") == (3, 0)
     # 4 difficulty nodes x ceil(3 QA / batch of 3)
     assert calls(table, "generate_qa", "qa_writer") == (4, 0)
-    # 5 benchmarks x (1 + 1 + 2) questions + 4 nodes x (2 + 1) synthetic, for each of 2 candidates
-    assert calls(table, "label_candidates", "candidate") == (2 * (20 + 12), 0)
+    # 5 benchmarks x (1 + 1 + 1) questions + 4 nodes x (2 + 1) synthetic, for each of 2 candidates
+    assert calls(table, "label_candidates", "candidate") == (2 * (15 + 12), 0)
     assert calls(table, "label_candidates", "judge") == (2 * 12, 0)
-    # PromptLLM: 3 named settings x 10 test questions, once (the second protocol is cached)
-    assert calls(table, "train_router", "router") == (30, 0)
+    # PromptLLM: 3 named settings x 5 test questions, once (the second protocol is cached)
+    assert calls(table, "train_router", "router") == (15, 0)
     total = totals(table)
     assert list(total["currency"]) == ["USD-nominal"] and total["cost"].iloc[0] > 0
 
@@ -46,8 +46,8 @@ def test_finished_and_half_done_work_is_free(tmp_path):
             {"key": "c", "error": "timeout"}]
     (half / "calls.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     table = estimate([point], point.cfg.estimate)
-    # gsm8k's 4 and 2 of squad's 4 are free for this candidate
-    assert calls(table, "label_candidates", "candidate") == (2 * 32 - 6, 6)
+    # gsm8k's 3 and 2 of squad's 3 are free for this candidate
+    assert calls(table, "label_candidates", "candidate") == (2 * 27 - 5, 5)
 
 
 def test_budget_refuses_an_expensive_run(tmp_path):

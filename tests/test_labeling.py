@@ -121,7 +121,7 @@ def test_label_pipeline(server, tmp_path):
     collected = collect_labels.run(config(server, tmp_path))
     table = pd.read_csv(lay.collected() / "labels.csv", keep_default_na=False,
                         na_values={"score": [""]})
-    assert collected["rows"] == len(table) == 2 * (3 + 4)
+    assert collected["rows"] == len(table) == 2 * (3 + 3)  # synthetic + gsm8k (1 + 1 + 1)
     train = table[table["split"] == "train"]
     for dataset, norm in collected["norms"].items():
         sub = train[train["dataset"] == dataset]
