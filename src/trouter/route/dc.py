@@ -173,7 +173,7 @@ class RouterDCSweepModule(RoutingModule):
 
     def __init__(self, names: list[str], n_models: int, dim: int, temperature: float = 1.0,
                  positives: int = 3, negatives: int = 3, mask_negatives_above: float = 0.5,
-                 lr: float = 1e-2, weight_decay: float = 1e-2, seed: int = 0):
+                 lr: float = 1e-2, weight_decay: float = 1e-2):
         super().__init__()
         self.save_hyperparameters()
         one = torch.randn(n_models, dim) * INIT_STD  # RouterDCNet's draw

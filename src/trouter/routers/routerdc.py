@@ -174,8 +174,7 @@ class RouterDC(Router):
         for key in ("sample_weight", "sample_negatives"):  # no encoder: nothing they could train
             kept.pop(key)
         training.seed(ctx)
-        module = RouterDCSweepModule(names, len(ctx.models), train.embeddings.shape[1],
-                                     seed=ctx.seed, **kept)
+        module = RouterDCSweepModule(names, len(ctx.models), train.embeddings.shape[1], **kept)
         data = DCDataModule(*(DCSet(t.embeddings, np.stack([ranking_target(t, *mu)
                                                              for mu in settings], axis=1), c)
                               for t, c in zip((train, val), labels, strict=True)),
