@@ -35,6 +35,7 @@ class ScriptedServer:
         self.default = default
         self.responder = responder  # request dict -> Reply, used once the queue is empty
         self.requests: list[dict] = []
+        self.paths: list[tuple[str, dict]] = []  # (path, headers) of each request
         self.times: list[float] = []
         server = self
 
@@ -45,6 +46,7 @@ class ScriptedServer:
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 server.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+                server.paths.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 server.times.append(time.monotonic())
                 if server.replies:
                     reply = server.replies.popleft()
@@ -73,7 +75,8 @@ class ScriptedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # a short poll: shutdown() waits for it, in every test that uses a server
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -151,6 +151,33 @@ def test_concurrency_is_bounded(cache):
     assert t[2] - t[0] >= 0.15 and t[4] - t[2] >= 0.15
 
 
+@pytest.mark.parametrize("mode", ["json_schema", "llama_cpp", "none"])
+def test_a_call_sends_what_the_typed_create_sends(cache, monkeypatch, mode):
+    """The client posts its body itself (the SDK's typed `create` costs CPU per call): path, JSON
+    body and auth header are those of `chat.completions.create` with the same arguments."""
+    import openai
+
+    monkeypatch.setenv("SCRIPTED_KEY", "sk-test")
+    schema = {"type": "object", "properties": {"v": {"type": "string"}}, "required": ["v"]}
+    gen = {"temperature": 0.3, "max_tokens": 40, "top_p": 0.9, "stop": ["\n\n"],
+           "extra_body": {"enable_thinking": False, "top_k": 5}}
+    with ScriptedServer(default=Reply(content="x")) as srv:
+        c = client_for(srv, cache, generation=gen, structured_output=mode,
+                       api_key_env="SCRIPTED_KEY")
+        c.chat(MSG, schema=schema, seed=7)
+        sdk = openai.OpenAI(base_url=srv.base_url, api_key="sk-test", max_retries=0)
+        params = {k: v for k, v in gen.items() if k != "extra_body"}
+        sdk.chat.completions.create(model=c.card.model_id, messages=MSG, seed=7,
+                                    extra_body=gen["extra_body"], **params,
+                                    **structured_kwargs(mode, schema))
+    ours, theirs = srv.requests
+    assert ours == theirs and ours["top_k"] == 5 and "extra_body" not in ours
+    assert ("response_format" in ours) == (mode != "none")
+    (path_a, head_a), (path_b, head_b) = srv.paths
+    assert path_a == path_b == "/v1/chat/completions"
+    assert head_a["authorization"] == head_b["authorization"] == "Bearer sk-test"
+
+
 def test_structured_kwargs_per_endpoint_kind():
     schema = {"type": "object"}
     assert structured_kwargs("none", schema) == {}

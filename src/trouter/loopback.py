@@ -98,7 +98,7 @@ class Loopback:
                                "total_tokens": prompt + completion}}
 
     def __enter__(self) -> Loopback:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:
