@@ -2,16 +2,18 @@
 label_candidates stage on GSM8K questions, sequentially and at a given concurrency, with the
 request cache on; then a rerun that the cache answers.
 
-    python scripts/bench_loopback.py [--latency 0.2] [--concurrency 64] [--queries 3000]
+    python scripts/bench_loopback.py [--latency 0.2] [--concurrency 64] [--queries 3000] [--runs 3]
 
-Prints calls/s of the answering phase (the stage's answer_wall_s), the ratio to the sequential
-rate and the share of the server's limit (concurrency / latency calls/s); then the cost of
+Prints calls/s of the answering phase (the stage's answer_wall_s) of each concurrent run (each on
+an empty cache) and their median, the ratio to the sequential rate and the share of the server's
+limit (concurrency / latency calls/s); then the cost of
 bookkeeping (cache lookups, scoring, tables: the whole stage rerun from the cache) at half the
 given size and at 4x that."""
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +54,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--queries", type=int, default=3000)
     ap.add_argument("--sequential-queries", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3, help="concurrent runs, each on an empty cache")
     a = ap.parse_args()
     server = subprocess.Popen([sys.executable, "-m", "trouter.loopback", "--latency",
                                str(a.latency), "--concurrency", str(a.concurrency)],
@@ -60,8 +63,9 @@ def main() -> None:
         url = server.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as tmp:
             _, seq_s, seq = label(Path(tmp) / "seq", url, a.sequential_queries, 1)
-            stage_s, par_s, par = label(Path(tmp) / "par", url, a.queries, a.concurrency)
-            warm_s, _, warm = label(Path(tmp) / "par", url, a.queries, a.concurrency)
+            runs = [label(Path(tmp) / f"par{i}", url, a.queries, a.concurrency)
+                    for i in range(a.runs)]
+            warm_s, _, warm = label(Path(tmp) / "par0", url, a.queries, a.concurrency)
             sizes, bookkeeping = (a.queries // 2, 2 * a.queries), []  # GSM8K has 8,792 rows
             for n in sizes:
                 label(Path(tmp) / f"n{n}", url, n, a.concurrency)
@@ -69,15 +73,21 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    seq_rate, par_rate = seq["live_calls"] / seq_s, par["live_calls"] / par_s
+    seq_rate = seq["live_calls"] / seq_s
     limit = a.concurrency / a.latency
     print(f"latency {a.latency * 1000:.0f} ms, server limit {a.concurrency} at once "
           f"= {limit:.0f} calls/s")
     print(f"sequential: {seq['live_calls']} calls in {seq_s:.1f} s = {seq_rate:.2f} calls/s")
-    print(f"concurrency {a.concurrency}: {par['live_calls']} calls in {par_s:.1f} s = "
-          f"{par_rate:.1f} calls/s = {par_rate / seq_rate:.1f}x sequential, "
-          f"{100 * par_rate / limit:.0f}% of the server's limit (the whole stage, scoring and "
-          f"tables included: {stage_s:.1f} s)")
+    rates = []
+    for i, (stage_s, par_s, par) in enumerate(runs, 1):
+        rates.append(par["live_calls"] / par_s)
+        print(f"concurrency {a.concurrency}, run {i}: {par['live_calls']} calls in {par_s:.1f} s "
+              f"= {rates[-1]:.1f} calls/s = {rates[-1] / seq_rate:.1f}x sequential, "
+              f"{100 * rates[-1] / limit:.0f}% of the server's limit (the whole stage, scoring "
+              f"and tables included: {stage_s:.1f} s)")
+    median = statistics.median(rates)
+    print(f"median of {len(rates)} runs: {median:.1f} calls/s = {median / seq_rate:.1f}x "
+          f"sequential, {100 * median / limit:.0f}% of the server's limit")
     print(f"rerun (cache on): {warm['live_calls']} live calls, {warm['cached_calls']} cached, "
           f"{warm_s:.1f} s")
     for n, (secs, _, st) in zip(sizes, bookkeeping, strict=True):
