@@ -14,7 +14,7 @@ from tests.workflow_run import ROOT, folder, run_or_fail
 
 # Four of the experiment's routers (RouterDC and the authors' TRouter take minutes even here),
 # each trained once (no grid: the search has its own tests).
-OVERRIDES = ["recorded.limit_per_task={train:30,test:6}", "routing.threads=1",
+OVERRIDES = ["recorded.limit_per_task={train:30,test:6}",
              "routing.routers=[trouter,adaptive_llm,knn,metric_router]",
              "++router.max_epochs=8", "++router.grid=null", "evaluation.resamples=1000"]
 

@@ -106,6 +106,23 @@ def test_fast_router_configs_match_hydra(router):
     assert Layout(fast).router(router, "cold_start") == Layout(slow).router(router, "cold_start")
 
 
+def test_router_jobs_claim_their_threads():
+    """One thread per router job (two run side by side on 2 cores); RouterDC's fine-tuned encoder
+    two; PromptLLM on a local judge its server's threads, on an API the default."""
+    def threads(*overrides):
+        plan = make_plan("", ["experiment=demo", *overrides])
+        return {(j.method, j.protocol): j.threads for j in plan.routers}
+
+    demo = threads()
+    assert demo[("routerdc", "in_domain")] == demo[("routerdc_star", "cold_start")] == 2
+    assert demo[("prompt_llm", "cold_start")] == 2  # the local Qwen judge, server_threads 2
+    assert demo[("trouter", "cold_start")] == demo[("knn_star", "cold_start")] == 1
+    assert {v for k, v in demo.items() if not k[0].startswith(("routerdc", "prompt"))} == {1}
+    many = threads("routing.threads=3", "llm.server_threads=4", "judge=gpt-4.1-nano")
+    assert many[("trouter", "in_domain")] == 3 and many[("routerdc", "in_domain")] == 2
+    assert many[("prompt_llm", "cold_start")] == 3  # an API judge: no local server
+
+
 def test_plans_are_kept_for_the_next_process(tmp_path):
     """Every Slurm job parses the workflow again: its plans come from the pickle, unless a file
     they read changed."""

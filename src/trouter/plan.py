@@ -40,6 +40,7 @@ class RouterJob:
     folder: Path
     uses_weights: bool
     material: dict
+    threads: int = 1
 
     def overrides(self) -> list[str]:
         out = [f"router={self.router}", f"routing.protocol={self.protocol}"]
@@ -147,6 +148,16 @@ def job_config(cfg: DictConfig, overrides: list[str], job: list[str]) -> DictCon
     return out
 
 
+def router_threads(cfg: DictConfig) -> int:
+    """CPU threads of a router job: router.threads, else routing.threads; a router that asks a
+    local model (PromptLLM) needs its server's threads."""
+    n = int(cfg.router.get("threads") or cfg.routing.threads)
+    llm = cfg.router.get("llm")
+    if isinstance(llm, DictConfig) and llm.get("local") is not None:
+        n = max(n, int(cfg.llm.server_threads))
+    return n
+
+
 def plan_candidates(cfg: DictConfig) -> list[str]:
     return [] if cfg.recorded is not None else list(map(str, cfg.pool.candidates))
 
@@ -165,6 +176,7 @@ def point_routers(cfg: DictConfig, overrides: list[str], lay: Layout) -> list[Ro
             job.folder = job_lay.router(method, str(protocol))
             job.material = job_lay.material("train_router", str(protocol))
             job.uses_weights = bool(jcfg.router.get("uses_weights", False))
+            job.threads = router_threads(jcfg)
             jobs.append(job)
     return jobs
 

@@ -56,7 +56,7 @@ rule train_router:
         f"{keyed('train_router', '{router}', '{protocol}')}/{L.LOG}",
     params:
         overrides=stage_args("train_router", "router", "protocol"),
-    threads: 2
+    threads: lambda wc: owner("train_router", wc, wc.router, wc.protocol)[1].threads
     resources:
         llm_server=lambda wildcards: int(wildcards.router == "prompt_llm"),
     conda:

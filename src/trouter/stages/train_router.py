@@ -24,6 +24,7 @@ from trouter.data import SYNTHETIC
 from trouter.errors import ConfigError, DataError
 from trouter.io import read_csv, write_csv, write_json
 from trouter.layout import ASSIGNMENTS, ESTIMATES, LABELS, POOL, PREDICTIONS, SUMMARY, Layout
+from trouter.plan import router_threads
 from trouter.route.data import Embeddings, read_labels, routing_table
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, folds, star_name
@@ -108,7 +109,7 @@ def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path
                   for rows in (fold.train, fold.val, fold.test)]
         ctx = RouterContext(models=pool["models"], task_ids=emb.task_ids,
                             task_embeddings=emb.tasks, seed=int(cfg.routing.seed),
-                            threads=int(cfg.routing.threads), out_dir=out / fold.name,
+                            threads=router_threads(cfg), out_dir=out / fold.name,
                             run_name="-".join([str(cfg.name), name, protocol, fold.name]),
                             logger=str(cfg.routing.logger),
                             wandb_project=str(cfg.routing.wandb_project),
