@@ -105,6 +105,16 @@ def label_threads(wildcards):
     return 1
 
 
+def label_servers(wildcards):
+    """llm_server units of a label job: its local servers' threads, none for an endpoint."""
+    return label_threads(wildcards) if local_label_job(wildcards) else 0
+
+
+def server_threads(stage):
+    """llm_server units of a job that may run a local server: the threads it gives it."""
+    return lambda wc: int(owner(stage, wc)[0].cfg.llm.server_threads)
+
+
 def label_inputs(wildcards):
     lay = owner("labels", wildcards, wildcards.dataset, wildcards.model)[0].layout
     return lay.data(wildcards.dataset) / L.QUERIES_JSONL

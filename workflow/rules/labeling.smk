@@ -37,7 +37,7 @@ rule label_candidates:
     params:
         overrides=stage_args("labels", "dataset", "model"),
     resources:
-        llm_server=lambda wildcards: int(local_label_job(wildcards)),
+        llm_server=label_servers,
     threads: label_threads
     conda:
         "../../environment.yml"

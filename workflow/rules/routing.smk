@@ -38,7 +38,7 @@ rule assign_tasks:
     params:
         overrides=stage_args("assign_tasks"),
     resources:
-        llm_server=1,
+        llm_server=server_threads("assign_tasks"),
     threads: 2
     conda:
         "../../environment.yml"
@@ -58,7 +58,8 @@ rule train_router:
         overrides=stage_args("train_router", "router", "protocol"),
     threads: lambda wc: owner("train_router", wc, wc.router, wc.protocol)[1].threads
     resources:
-        llm_server=lambda wildcards: int(wildcards.router == "prompt_llm"),
+        llm_server=lambda wc: (owner("train_router", wc, wc.router, wc.protocol)[1].threads
+                               if wc.router == "prompt_llm" else 0),
     conda:
         "../../environment.yml"
     shell:

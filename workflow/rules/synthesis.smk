@@ -14,7 +14,7 @@ rule expand_taxonomy:
     params:
         overrides=stage_args("expand_taxonomy"),
     resources:
-        llm_server=1,
+        llm_server=server_threads("expand_taxonomy"),
     priority: 10
     threads: 2
     conda:
@@ -35,7 +35,7 @@ rule generate_qa:
     params:
         overrides=stage_args("generate_qa"),
     resources:
-        llm_server=1,
+        llm_server=server_threads("generate_qa"),
     priority: 10
     threads: 2
     conda:
