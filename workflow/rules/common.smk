@@ -97,17 +97,17 @@ def local_label_job(wildcards):
         judge.get("local") is not None)
 
 
-def label_threads(wildcards):
-    """A local model's server threads; one for a remote endpoint (the client waits on I/O)."""
-    if local_label_job(wildcards):
-        return int(owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
-                   .cfg.llm.server_threads)
-    return 1
-
-
 def label_servers(wildcards):
     """llm_server units of a label job: its local servers' threads, none for an endpoint."""
-    return label_threads(wildcards) if local_label_job(wildcards) else 0
+    if not local_label_job(wildcards):
+        return 0
+    return int(owner("labels", wildcards, wildcards.dataset, wildcards.model)[0]
+               .cfg.llm.server_threads)
+
+
+def label_threads(wildcards):
+    """A local model's server threads; one for a remote endpoint (the client waits on I/O)."""
+    return label_servers(wildcards) or 1
 
 
 def server_threads(stage):

@@ -50,9 +50,9 @@ class RequestCache:
 
     def put(self, key: str, value: dict) -> None:
         """Plain os calls: pathlib's write_text took 0.41 ms of CPU a reply here, these 0.18."""
-        folder = str(self._path(key).parent)
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{folder}/.{key}.{self._tag}.{uuid.uuid4().hex}.tmp"
+        path = self._path(key)
+        os.makedirs(path.parent, exist_ok=True)
+        tmp = f"{path.parent}/.{key}.{self._tag}.{uuid.uuid4().hex}.tmp"
         # ASCII escapes keep any text, lone surrogates included, as valid UTF-8 JSON
         data = json.dumps(value).encode("ascii")
         try:
@@ -63,7 +63,7 @@ class RequestCache:
                     view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
-            os.replace(tmp, f"{folder}/{key}.json")
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
