@@ -53,3 +53,19 @@ def test_a_stage_logs_its_usage(tmp_path):
     assert usage["stage"] == "expand_taxonomy" and usage["wall_s"] > 0 and usage["cpu_s"] > 0
     assert usage["live_calls"] == len(srv.requests) > 0 and usage["cached_calls"] == 0
     assert 50 < usage["peak_rss_mib"] < 4096
+
+
+def test_stages_without_llm_calls_do_not_import_openai():
+    """`openai` costs about a CPU-second to import; the stages that never call an LLM (most jobs
+    of a run) must not pay it. The LLM stages import it when they make their first call."""
+    code = ("import sys\n"
+            "import trouter.stages.dedup_qa, trouter.stages.embed_queries\n"
+            "import trouter.stages.collect_labels, trouter.stages.prepare_data\n"
+            "import trouter.stages.evaluate\n"
+            "import trouter.stages.report, trouter.stages.train_router\n"
+            "import trouter.stages.label_candidates, trouter.stages.generate_qa\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'openai'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -11,9 +11,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import openai
-from openai.types.chat import ChatCompletion
 from tqdm import tqdm
 
 from trouter.errors import ConfigError, LLMError
@@ -28,6 +27,9 @@ from trouter.llm.faults import (
     retry_after_seconds,
     usage_error,
 )
+
+if TYPE_CHECKING:
+    import openai
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 # Marks this process's lines in calls.jsonl (a folder's log keeps the lines of every run).
@@ -103,6 +105,8 @@ class LLMClient:
 
         `base_url` may be a callable: a local server is then started on the first live call.
         """
+        import openai  # here, not at module level: most stages never call an LLM (~1 CPU-s)
+
         url = self.base_url() if callable(self.base_url) else self.base_url
         with self._lock:
             if self._target != (api_key, url):
@@ -139,6 +143,8 @@ class LLMClient:
         return ChatResult(text, pt, ct, latency, self.card.price.cost(pt, ct), cached, finish)
 
     def _call_with_retries(self, key, tag, messages, params, extra) -> tuple[ChatResult, dict]:
+        from openai.types.chat import ChatCompletion
+
         attempt = 0
         while True:
             if self._closed.is_set():

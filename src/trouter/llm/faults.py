@@ -7,8 +7,6 @@ import json
 import random
 from dataclasses import dataclass
 
-import openai
-
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
@@ -63,6 +61,8 @@ class MalformedReply(Exception):
 
 def fault_kind(exc: Exception) -> str | None:
     """What went wrong, for the fault counts, when it is worth retrying; None when it is not."""
+    import openai  # only when a call failed: stages without LLM calls never import it
+
     if isinstance(exc, openai.APIStatusError):
         return f"status {exc.status_code}" if exc.status_code in RETRYABLE_STATUS else None
     if isinstance(exc, openai.APITimeoutError):
