@@ -4,6 +4,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "offline")
+# One torch/OpenMP thread in the test processes: `make test` runs two workers on two cores, and
+# a second thread would spin-wait on the other worker (Snakemake jobs get their rule's threads).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from trouter.llm.cache import RequestCache  # noqa: E402
 from trouter.llm.cards import card_from_config  # noqa: E402

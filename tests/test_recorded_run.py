@@ -12,10 +12,10 @@ import pytest
 from tests.data_paths import data_dir
 from tests.workflow_run import ROOT, folder, run_or_fail
 
-# Four of the experiment's routers (RouterDC and the authors' TRouter take minutes even here),
-# each trained once (no grid: the search has its own tests).
+# Three of the experiment's routers (the others have their own tests; RouterDC and the authors'
+# TRouter take minutes even here), each trained once (no grid: the search has its own tests).
 OVERRIDES = ["recorded.limit_per_task={train:30,test:6}",
-             "routing.routers=[trouter,adaptive_llm,knn,metric_router]",
+             "routing.routers=[trouter,adaptive_llm,knn]",
              "++router.max_epochs=8", "++router.grid=null", "evaluation.resamples=1000"]
 
 
@@ -44,7 +44,7 @@ def test_no_synthesis_or_labeling(run_dir):
 def test_every_router_and_protocol_is_reported(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
     pool = json.loads((folder(run_dir, "import_routing") / "pool.json").read_text())
-    methods = {"oracle", "random", "trouter", "adaptive_llm", "knn", "metric_router",
+    methods = {"oracle", "random", "trouter", "adaptive_llm", "knn",
                *pool["models"]}
     for protocol in ("in_domain", "leave_one_task_out"):
         rows = utility[utility["protocol"] == protocol].set_index("method")

@@ -135,7 +135,7 @@ def test_routerdc_learns_the_known_choice(name, tmp_path):
     performance-first: model 1 on B. On A the two differ only in cost, and their targets (1.0
     and 0.8) put model 1 above the authors' 0.5 mask: A gives no sample-LLM signal, so model 0
     on A is asserted with the mask lifted."""
-    fast = ["router.encoder.max_tokens=16", "router.max_epochs=6", "router.lr=1e-3"]
+    fast = ["router.encoder.max_tokens=16", "router.max_epochs=3", "router.lr=1e-3"]
     overrides = ["router.train_settings=named", "router.mask_negatives_above=1.0",
                  *(fast if name == "routerdc" else [])]
     rng = np.random.default_rng(0)

@@ -21,6 +21,9 @@ from trouter.llm.server import LlamaServer, llama_server_binary
 from trouter.llm.weights import ensure_weights
 
 ROOT = Path(__file__).resolve().parents[1]
+# One thread per test server: `make test` runs two workers on two cores, and llama.cpp threads
+# spin-wait on each other when the other worker is busy (conf/experiment/smoke.yaml).
+THREADS = 1
 pytestmark = pytest.mark.e2e
 
 
@@ -63,7 +66,8 @@ def wait_dead(pid: int, timeout: float = 15) -> bool:
 def test_start_answer_stop(smollm2, tmp_path, binary):
     import openai
 
-    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary) as srv:
+    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary,
+                     n_threads=THREADS) as srv:
         assert srv.base_url.startswith("http://127.0.0.1:")
         client = openai.OpenAI(base_url=srv.base_url, api_key="no-key")
         reply = client.chat.completions.create(
@@ -76,7 +80,7 @@ def test_start_answer_stop(smollm2, tmp_path, binary):
 
 def test_server_outlives_the_thread_that_started_it(smollm2, tmp_path, binary):
     # local servers start lazily on a worker thread of a pool that ends before the stage does
-    srv = LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary)
+    srv = LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=binary, n_threads=THREADS)
     worker = threading.Thread(target=srv.start)
     worker.start()
     worker.join()
@@ -93,7 +97,8 @@ def test_bad_weights_fail_fast_with_log(tmp_path, binary):
     bogus.write_bytes(b"not a gguf file")
     start = time.monotonic()
     with pytest.raises(LLMError, match="exited with code"):
-        LlamaServer(bogus, "bogus", tmp_path / "server.log", binary=binary).start()
+        LlamaServer(bogus, "bogus", tmp_path / "server.log", binary=binary,
+                    n_threads=THREADS).start()
     assert time.monotonic() - start < 60
 
 
@@ -104,7 +109,8 @@ CHILD = textwrap.dedent("""
     from trouter.llm.server import LlamaServer, llama_server_binary
     make_interruptible()  # as every entry point does (trouter.cli.common)
     binary = Path(sys.argv[3]) if sys.argv[3] else None
-    with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2]), binary=binary) as srv:
+    with LlamaServer(Path(sys.argv[1]), "smol", Path(sys.argv[2]), binary=binary,
+                     n_threads=1) as srv:
         print(srv.proc.pid, flush=True)
         time.sleep(600)
 """)
@@ -144,7 +150,8 @@ def test_llama_server_slots_answer_at_once_with_schema(smollm2, tmp_path):
     if found is None:
         pytest.skip("no llama-server binary (scripts/setup.sh builds it)")
     schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
-    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=found, parallel=4) as srv:
+    with LlamaServer(smollm2, "smol", tmp_path / "server.log", binary=found, parallel=4,
+                     n_threads=THREADS) as srv:
         client = openai.OpenAI(base_url=srv.base_url, api_key="no-key")
 
         def ask(i):

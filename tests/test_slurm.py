@@ -32,7 +32,7 @@ SWEEP = {"overrides": ["experiment=smoke", "pool=slurm", "judge=fake-judge",
                        "data.benchmarks=[gsm8k]", "routing.protocols=[cold_start]",
                        "routing.star=[]", "++router.max_epochs=5", "++router.grid=null"],
          "params": {"synthesizer": "fake-synth-a,fake-synth-b",
-                    "router": "trouter,metric_router"}}
+                    "router": "trouter,knn"}}
 
 
 FAILING = threading.Event()  # set: the fake candidate's endpoint answers 400
