@@ -86,7 +86,7 @@ def test_keys_reach_no_file(tmp_path):
         env = {"TROUTER_CONF_DIR": str(fake_conf(tmp_path, srv.base_url)),
                "TROUTER_FAKE_KEY": KEY, "TROUTER_OTHER_KEY": OTHER, "OPENAI_API_KEY": KEY}
         overrides = ["synthesizer=fake-synth", "judge=fake-judge", "pool=secrets",
-                     "data.benchmarks=[humaneval,gsm8k]", "routing.routers=[metric_router]",
+                     "data.benchmarks=[humaneval]", "routing.routers=[metric_router]",
                      "routing.star=[]", "routing.protocols=[cold_start]"]
         out = run_or_fail("smoke", results, "overrides=" + json.dumps(overrides), env=env)
     labels = pd.read_csv(next(results.rglob("labels/humaneval/fake-cand-a/*/labels.csv")),
