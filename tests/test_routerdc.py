@@ -7,7 +7,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from tests.test_config import CONF
-from tests.test_routers import tiny_table
+from tests.test_routers import ROUTERDC_FAST, tiny_table
 from trouter.embed import default_model_path, encode
 from trouter.errors import ConfigError
 from trouter.route.dc import QueryEncoder, sample_llm_loss, sample_sample_loss, tokenizer
@@ -135,9 +135,8 @@ def test_routerdc_learns_the_known_choice(name, tmp_path):
     performance-first: model 1 on B. On A the two differ only in cost, and their targets (1.0
     and 0.8) put model 1 above the authors' 0.5 mask: A gives no sample-LLM signal, so model 0
     on A is asserted with the mask lifted."""
-    fast = ["router.encoder.max_tokens=16", "router.max_epochs=3", "router.lr=1e-3"]
     overrides = ["router.train_settings=named", "router.mask_negatives_above=1.0",
-                 *(fast if name == "routerdc" else [])]
+                 *(ROUTERDC_FAST if name == "routerdc" else [])]
     rng = np.random.default_rng(0)
     train, val, test = tiny_table(rng, 48), tiny_table(rng, 16), tiny_table(rng, 20)
     task_b = test.tasks == "tB"

@@ -45,9 +45,10 @@ QUERY_BLIND = ("adaptive_llm",)
 # only through the heads); the test checks these networks with settings that do.
 # RouterDC's mask (a negative scoring above 0.5 is left out) leaves two candidates that both
 # answer tA nothing to contrast: with the mask off the frozen variant must learn the table too.
-# RouterDC fine-tuning MiniLM: short inputs, few epochs, a larger step (as in test_routerdc.py).
+# RouterDC fine-tuning MiniLM: short inputs, few epochs, a larger step (also test_routerdc.py).
+ROUTERDC_FAST = ["router.encoder.max_tokens=16", "router.max_epochs=3", "router.lr=1e-3"]
 TINY = {"trouter_paper": ["router.lr=3e-3"],
-        "routerdc": ["router.encoder.max_tokens=16", "router.max_epochs=3", "router.lr=1e-3"],
+        "routerdc": ROUTERDC_FAST,
         "trouter_no_task_loss": ["router.grid.lr=[0.01]", "router.patience=30"],
         "routerdc_frozen": ["router.mask_negatives_above=1.0"],
         "trouter_paper_subcategory": ["router.lr=3e-3"], "trouter_paper_domain": ["router.lr=3e-3"],
