@@ -33,9 +33,8 @@ class MetricRouter(Router):
                               weight_decay=float(rc.weight_decay))
         data = RoutingDataModule(routing_set(train), routing_set(val),
                                  batch_size=int(rc.batch_size), seed=int(ctx.seed))
-        best, info = train_module(module, data, rc, ctx)
-        self.module = MetricModule.load_from_checkpoint(best)
-        self.module.eval()
+        info = train_module(module, data, rc, ctx)
+        self.module = module.eval()
         return info
 
     @torch.no_grad()

@@ -159,8 +159,8 @@ class RouterDC(Router):
                               for t, c in zip((train, val), labels, strict=True)),
                             batch_size=rc.batch_size, seed=ctx.seed, tokenize=self.tokenize)
         sub = replace(ctx, out_dir=ctx.out_dir / label(mu), run_name=f"{ctx.run_name}-{label(mu)}")
-        best, info = training.train(module, data, rc, sub)
-        self.modules[mu] = RouterDCModule.load_from_checkpoint(best).eval()
+        info = training.train(module, data, rc, sub)
+        self.modules[mu] = module.eval()
         return info
 
     def fit_together(self, settings: list[tuple[float, float]], train: RoutingTable,

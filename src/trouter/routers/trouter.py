@@ -51,10 +51,8 @@ class TRouter(Router):
                                **net_settings(rc, ctx.task_embeddings.shape[1]))
         data = RoutingDataModule(self.routing_set(train), self.routing_set(val),
                                  batch_size=int(rc.batch_size), seed=int(ctx.seed))
-        best, info = train_module(module, data, rc, ctx)
-        self.module = TRouterModule.load_from_checkpoint(best,
-                                                         task_embeddings=ctx.task_embeddings)
-        self.module.eval()
+        info = train_module(module, data, rc, ctx)
+        self.module = module.eval()
         return info
 
     @torch.no_grad()
