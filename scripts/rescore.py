@@ -1,7 +1,9 @@
-"""Score a run's recorded benchmark answers with the scorers of this tree and of another commit,
-and count the labels whose score differs.
+"""Re-score a run's recorded benchmark answers and count, per benchmark and model, the labels
+whose score changes: the scores stored in the run against this tree's scorers, or (--against)
+another commit's scorers against this tree's. Nothing in the run is changed.
 
-    python scripts/rescore.py results/demo --against 4e403dc
+    python scripts/rescore.py results/demo
+    python scripts/rescore.py results/demo --against b626895 --show 5
 """
 
 from __future__ import annotations
@@ -12,22 +14,27 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections import Counter
 from io import BytesIO
 from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
 
 from trouter.io import read_jsonl
 from trouter.label.answer import LABEL_COLUMNS
 from trouter.label.tables import read_label_table
-from trouter.layout import LABELS, MANIFEST, QUERIES_JSONL
+from trouter.layout import CONFIG, LABELS, MANIFEST, QUERIES_JSONL
 
 ROOT = Path(__file__).resolve().parents[1]
+# Scores every (query, response) of a JSON file with the scorers found on PYTHONPATH; older
+# trees take no Multi-News metric.
 SCORE = """
-import json, sys
+import inspect, json, sys
 from trouter.label.scoring import score_response
-from trouter.score.code import Sandbox
-rows = json.load(open(sys.argv[1]))
-print(json.dumps([score_response(q, r, Sandbox())[0] for q, r in rows]))
+from trouter.score.sandbox import Limits
+rows, limits, metric = json.load(open(sys.argv[1]))
+extra = [metric] if len(inspect.signature(score_response).parameters) > 3 else []
+print(json.dumps([score_response(q, r, Limits(*limits), *extra)[0] for q, r in rows]))
 """
 
 
@@ -45,32 +52,47 @@ def checkout_src(commit: str, into: Path) -> Path:
     return into / "src"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir", type=Path)
-    ap.add_argument("--against", required=True, help="the commit whose scorers to compare with")
-    args = ap.parse_args()
-    folders = json.loads((args.run_dir / MANIFEST).read_text())["folders"]
+def answered_labels(run_dir: Path) -> tuple[pd.DataFrame, dict, dict]:
+    """The run's benchmark labels that hold a response, their query records by id, and the
+    run's config (sandbox limits, Multi-News metric)."""
+    folders = json.loads((run_dir / MANIFEST).read_text())["folders"]
+    cfg = OmegaConf.load(run_dir / CONFIG)
+    if "collect_labels" not in folders:
+        sys.exit(f"{run_dir}: recorded outcomes (no candidate responses): nothing to re-score")
     labels = read_label_table(Path(folders["collect_labels"]["dir"]) / LABELS, LABEL_COLUMNS)
-    labels = labels[labels["dataset"] != "synthetic"]
+    labels = labels[(labels["dataset"] != "synthetic") & (labels["error"] == "")]
     records = {r["query_id"]: r for d in sorted(set(labels["dataset"]))
                for r in read_jsonl(Path(folders[f"data/{d}"]["dir"]) / QUERIES_JSONL)}
-    pairs = [(records[q], resp) for q, resp in zip(labels["query_id"], labels["response"],
-                                                    strict=True)]
+    return labels.reset_index(drop=True), records, cfg
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir", type=Path, help="a run folder, e.g. results/demo")
+    ap.add_argument("--against", help="score with this commit's scorers instead of the stored "
+                                      "scores")
+    ap.add_argument("--show", type=int, default=0, help="print this many changed labels")
+    args = ap.parse_args()
+    labels, records, cfg = answered_labels(args.run_dir)
+    pairs = [(records[q], r) for q, r in zip(labels["query_id"], labels["response"], strict=True)]
+    limits = [float(cfg.labeling.sandbox.timeout_s), int(cfg.labeling.sandbox.memory_mb)]
     with tempfile.TemporaryDirectory() as tmp:
         rows_file = Path(tmp) / "rows.json"
-        rows_file.write_text(json.dumps(pairs))
-        new = scores(ROOT / "src", rows_file)
-        old = scores(checkout_src(args.against, Path(tmp)), rows_file)
-    changed = Counter()
-    for (q, resp), a, b in zip(pairs, old, new, strict=True):
-        if abs(a - b) > 1e-12:
-            changed[q["dataset"]] += 1
-            print(f"{q['dataset']} {q['query_id']}: {a:.3f} -> {b:.3f}  {resp[-80:]!r}")
-    total = Counter(q["dataset"] for q, _ in pairs)
-    for d in sorted(total):
-        print(f"{d}: {changed[d]} of {total[d]} labels change score")
-    print(f"all: {sum(changed.values())} of {len(pairs)} labels change score")
+        rows_file.write_text(json.dumps([pairs, limits, str(cfg.benchmarks.multi_news.metric)]))
+        labels["new"] = scores(ROOT / "src", rows_file)
+        labels["old"] = (scores(checkout_src(args.against, Path(tmp)), rows_file)
+                         if args.against else labels["score"])
+    labels["changed"] = (labels["old"] - labels["new"]).abs() > 1e-12
+    table = labels.groupby(["dataset", "model"]).agg(
+        labels=("changed", "size"), changed=("changed", "sum"), mean_before=("old", "mean"),
+        mean_after=("new", "mean")).reset_index()
+    print(f"{args.run_dir}: {'commit ' + args.against if args.against else 'stored scores'} "
+          "-> this tree's scorers")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(f"all: {int(labels['changed'].sum())} of {len(labels)} labels change score")
+    for row in labels[labels["changed"]].head(args.show).itertuples(index=False):
+        print(f"\n{row.dataset} {row.model} {row.query_id}: {row.old:.3f} -> {row.new:.3f}\n"
+              f"  {row.response[-300:]!r}")
 
 
 if __name__ == "__main__":

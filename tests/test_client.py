@@ -269,7 +269,7 @@ def test_label_row_of_a_reply_without_usage_is_flagged_and_unscored(cache):
         res = client_for(srv, cache).chat(MSG)
     q = {"query_id": "q1", "dataset": "gsm8k", "task": "gsm8k", "split": "test", "node_id": "",
          "reference": "2", "fields": {}}
-    row = score_benchmark_row(base_row(q, "m", MSG, res, "USD"), q, Limits())
+    row = score_benchmark_row(base_row(q, "m", MSG, res, "USD"), q, Limits(), "rouge_l")
     assert "no token usage" in row["error"] and row["score"] != row["score"]
 
 

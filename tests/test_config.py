@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -75,6 +76,37 @@ def test_paper_settings():
     assert tests == {"gsm8k": 400, "mmlu_redux": 400, "humaneval": 100, "squad": 400,
                      "multi_news": 100}  # HumanEval and Multi-News hold 164 and 200 items
     assert max(cfg.benchmarks[k].splits.train for k in cfg.data.benchmarks) == 500
+
+
+def test_paper_decodes_and_labels_as_the_authors():
+    """docs/fidelity.md: llm_engine.py (0.7, 2,000 tokens), metric_estimator.py (greedy, 2,048
+    tokens, their prompt), few_shot_t_labeler.py (three steps, qwen3-235b-a22b), token F1 on
+    Multi-News; our defaults stay greedy, short and ROUGE-L."""
+    cfg = compose_with("experiment=paper")
+    lab = cfg.labeling
+    assert (lab.temperature, lab.synthetic_temperature, lab.max_tokens) == (0.7, 0.0, 2048)
+    assert lab.synthetic_prompt == "authors"
+    assert {cfg.benchmarks[k].max_tokens for k in cfg.data.benchmarks} == {2000}
+    assert cfg.benchmarks.multi_news.metric == "token_f1"
+    assert (cfg.routing.task_prior, cfg.routing.labeller_prompt) == ("llm", "authors")
+    assert cfg.routing.labeller.key == "qwen3-235b-a22b"
+    assert (cfg.router.head_dropout, cfg.router.metric_loss) == (0.1, "sum")
+    demo = compose_with("experiment=demo")
+    assert (demo.labeling.temperature, demo.labeling.synthetic_temperature) == (0.0, 0.0)
+    assert demo.benchmarks.multi_news.metric == "rouge_l"
+    assert demo.labeling.synthetic_prompt == "ours" and demo.router.metric_loss == "mean"
+
+
+def test_config_choices_match_the_code():
+    from trouter.checks import CHOICES
+    from trouter.label.prompts import SYNTHETIC_PROMPTS
+    from trouter.label.scoring import SUMMARY_METRICS
+    from trouter.route.net import METRIC_LOSSES
+
+    choices = dict(CHOICES)
+    assert choices["router.metric_loss"] == METRIC_LOSSES
+    assert choices["labeling.synthetic_prompt"] == tuple(SYNTHETIC_PROMPTS)
+    assert choices["benchmarks.multi_news.metric"] == tuple(SUMMARY_METRICS)
 
 
 # The authors' prices, CNY per 1M input / output tokens.
@@ -154,6 +186,11 @@ def test_the_authors_trouter():
 
     net = TRouterNet(384, 6, **net_settings(rc, 384))
     assert sum(p.numel() for p in net.parameters()) == 2_632_717  # "about 2.6M"
+    # variational_prompt_tuner.py MetricDecoder: Linear, ReLU, Dropout(0.1), twice, then Linear
+    head = net.performance.parts[0]
+    assert [type(m).__name__ for m in head] == ["Linear", "ReLU", "Dropout", "Linear", "ReLU",
+                                                "Dropout", "Linear"]
+    assert all(m.p == 0.1 for m in head if isinstance(m, torch.nn.Dropout))
 
 
 @pytest.mark.parametrize("judge", options("judge"))

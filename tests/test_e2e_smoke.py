@@ -146,8 +146,8 @@ def test_summary_has_every_model_and_the_oracle(run_dir):
 def test_report_has_every_expected_row(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
-    assert list(utility.columns) == ["protocol", "method",
-                                     *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
+    assert list(utility.columns) == ["protocol", "method", *[
+        f"{c}{k}{x}" for k in ("", "_macro") for c in sums for x in ("", "_lo", "_hi")]]
     methods = ["oracle", "random", "adaptive_llm", "trouter", "knn", *MODELS]
     want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
     want.add(("cold_start", "knn_star"))  # fitted on the other benchmarks' real data

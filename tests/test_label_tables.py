@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from trouter.errors import DataError
-from trouter.label.tables import best_choices, fit_cost_norm, normalised_cost, summarize
+from trouter.label.tables import (
+    best_choices,
+    fit_cost_norm,
+    normalised_cost,
+    summarize,
+    truncation_markdown,
+)
 
 
 def labels(rows):
@@ -81,3 +87,19 @@ def test_summary_accuracy_share_and_oracle():
     assert s.loc["oracle", "accuracy"] == pytest.approx(2.5 / 4)
     assert s.loc["oracle", "mean_cost"] == pytest.approx((1 + 5 + 100 + 4) / 4)
     assert (s["accuracy"] <= s.loc["oracle", "accuracy"] + 1e-12).all()
+
+
+def test_replies_cut_by_max_tokens_are_counted_and_reported_above_one_percent():
+    df = labels(ROWS)
+    df["finish_reason"] = ["stop", "length", "stop", "length", "stop", "stop"]
+    s = summarize(df).set_index("model")
+    assert s.loc["big", "truncated_share"] == pytest.approx(2 / 3)
+    assert s.loc["small", "truncated_share"] == 0.0
+    text = truncation_markdown(s.reset_index())
+    assert "| d | big | 66.7% |" in text and "| d | small |" not in text
+    assert "oracle" not in text
+    df["finish_reason"] = "stop"
+    assert truncation_markdown(summarize(df)) == ""
+    # recorded outcomes say nothing of how replies ended: unknown, never "none cut"
+    df["finish_reason"] = ""
+    assert summarize(df)["truncated_share"].isna().all()

@@ -65,9 +65,9 @@ def config(server, tmp_path, *extra):
             "judge.local=null", f"judge.base_url={server.base_url}", *extra])
 
 
-def label(server, tmp_path, dataset, model):
+def label(server, tmp_path, dataset, model, *extra):
     cfg = config(server, tmp_path, f"data.dataset={dataset}", f"+model@candidate={model}",
-                 "candidate.local=null", f"candidate.base_url={server.base_url}")
+                 "candidate.local=null", f"candidate.base_url={server.base_url}", *extra)
     return label_candidates.run(cfg)
 
 
@@ -148,3 +148,25 @@ def test_missing_labels_are_named(server, tmp_path):
     with pytest.raises(TrouterError, match=f"synthetic/{SMALL}/[0-9a-f]+/labels.csv: file not"):
         collect_labels.run(config(server, tmp_path))
     assert not (lay.collected() / "labels.csv").exists()
+
+
+def test_authors_decoding_on_synthetic_and_benchmark_questions(server, tmp_path):
+    """experiment=paper's decoding: synthetic QA greedy, 2,048 tokens and the authors' prompt;
+    benchmarks at temperature 0.7 and their own max_tokens."""
+    extra = ("labeling.temperature=0.7", "labeling.synthetic_temperature=0.0",
+             "labeling.max_tokens=2048", "labeling.synthetic_prompt=authors",
+             "benchmarks.gsm8k.max_tokens=2000")
+    write_synthesis(server, tmp_path)
+    for dataset in ("synthetic", "gsm8k"):
+        prepare_data.run(config(server, tmp_path, f"data.dataset={dataset}", *extra))
+    start = len(server.requests)
+    summary = label(server, tmp_path, "synthetic", BIG, *extra)
+    asked = [r for r in server.requests[start:] if r["model"] == "qwen2.5-coder-0.5b-instruct"]
+    assert sorted(r["messages"][0]["content"] for r in asked) == [
+        f"Please answer the following question: What is {i} + {i}?\n\nAnswer:"
+        for i in (1, 2, 3)] and all(len(r["messages"]) == 1 for r in asked)
+    assert {(r["temperature"], r["max_tokens"]) for r in asked} == {(0.0, 2048)}
+    assert summary["answer_prompt"] == "answer-v1/synthetic-authors"
+    start = len(server.requests)
+    label(server, tmp_path, "gsm8k", BIG, *extra)
+    assert {(r["temperature"], r["max_tokens"]) for r in server.requests[start:]} == {(0.7, 2000)}

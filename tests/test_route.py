@@ -70,6 +70,12 @@ def test_loss_equals_a_hand_computed_value():
     assert losses["loss"].item() == pytest.approx(task + mse)  # 0.36018...
     assert trouter_loss(out, prior, r, c, ones, ones, task_weight=0.0)["loss"].item() == \
         pytest.approx(mse)
+    # the authors' sum: MSE_perf (0.25 + 0) / 2 plus MSE_cost (0.04 + 0) / 2
+    summed = trouter_loss(out, prior, r, c, ones, ones, metric_loss="sum")
+    assert summed["mse"].item() == pytest.approx(0.125 + 0.02)
+    assert summed["loss"].item() == pytest.approx(task + 0.145)
+    with pytest.raises(ValueError, match="metric_loss"):
+        trouter_loss(out, prior, r, c, ones, ones, metric_loss="total")
 
 
 def test_masked_mse_skips_missing_targets():

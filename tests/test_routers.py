@@ -6,7 +6,7 @@ from hydra import compose, initialize_config_dir
 
 from tests.test_config import CONF
 from trouter.errors import ConfigError
-from trouter.route.aiq import aiq, upper_hull
+from trouter.route.aiq import aiq, aiq_table, upper_hull
 from trouter.route.utility import SETTINGS, sweep_settings
 from trouter.routers import REGISTRY, RouterContext, RoutingTable, make_router, router_class
 from trouter.routers.selection import fit_selected
@@ -52,8 +52,8 @@ TINY = {"trouter_paper": ["router.lr=3e-3"],
         "trouter_no_task_loss": ["router.grid.lr=[0.01]", "router.patience=30"],
         "routerdc_frozen": ["router.mask_negatives_above=1.0"],
         "trouter_paper_subcategory": ["router.lr=3e-3"], "trouter_paper_domain": ["router.lr=3e-3"],
-        "trouter_paper_no_task_loss": ["router.lr=1e-2", "router.max_epochs=100",
-                                       "router.patience=30"]}
+        "trouter_paper_no_task_loss": ["router.lr=3e-3", "router.max_epochs=200",
+                                       "router.patience=60"]}
 
 
 def tiny_context(tmp_path, name):
@@ -142,6 +142,28 @@ def test_aiq_by_hand():
     assert aiq(np.array([[0.0, 0.0], [0.5, 0.1], [1.0, 1.0], [1.0, 0.2]]), 1.0) == \
         pytest.approx(0.5)
 
+
+def test_aiq_per_benchmark_is_not_the_pooled_aiq():
+    # two settings (rows) x one query per benchmark (columns); benchmark B costs 100x A
+    datasets = np.array(["A", "B"])
+    sweeps = {"x": (np.array([[0.2, 0.5], [0.8, 0.5]]), np.array([[1.0, 100.0], [2.0, 100.0]])),
+              "y": (np.array([[0.6, 0.5], [0.6, 0.5]]), np.array([[1.0, 100.0], [1.0, 200.0]]))}
+    table = aiq_table("p", sweeps, datasets).set_index(["dataset", "method"])
+    # A (max cost 2): x (.5, .2) -> (1, .8): .5 x (.2 + .8) / 2 = .25; y (.5, .6) flat: .3
+    # B (max cost 200): x (.5, .5) flat: .25; y (.5, .5) -> (1, .5): .25
+    want = {("A", "x"): 0.25, ("A", "y"): 0.3, ("B", "x"): 0.25, ("B", "y"): 0.25,
+            ("mean", "x"): 0.25, ("mean", "y"): 0.275}
+    assert table["aiq"].to_dict() == pytest.approx(want)
+    assert table.loc[("A", "x"), "max_cost"] == 2.0 and table.loc[("B", "x"), "max_cost"] == 200
+    assert np.isnan(table.loc[("mean", "x"), "max_cost"]) and set(table["points"]) == {2}
+    # pooled (the earlier way): x (50.5, .35) -> (51, .65), y (50.5, .55) -> (100.5, .55), max
+    # 100.5: B's costs hide what x pays on A, so x looks better than y
+    pooled = {m: aiq(np.column_stack([c.mean(1), s.mean(1)]), 100.5)
+              for m, (s, c) in sweeps.items()}
+    assert pooled["x"] == pytest.approx((0.5 * 0.5 + 49.5 * 0.65) / 100.5)
+    assert pooled["y"] == pytest.approx(50 * 0.55 / 100.5)
+    assert pooled["x"] > pooled["y"] and table.loc[("mean", "x"), "aiq"] < \
+        table.loc[("mean", "y"), "aiq"]
 
 def label_rows(spec):
     """Label rows from (query, dataset, split) with two models."""

@@ -11,6 +11,7 @@ from tests.test_config import CONF
 from trouter.errors import TrouterError
 from trouter.io import read_json, write_csv
 from trouter.label.answer import LABEL_COLUMNS
+from trouter.label.tables import SUMMARY_COLUMNS, summarize
 from trouter.layout import Layout
 from trouter.plan import write_point
 from trouter.route.data import pack_texts
@@ -52,6 +53,7 @@ def make_run(root, rng, benchmarks=("gsm8k",), extra=()) -> Layout:
                              "completion_tokens": 5, "cost": cost, "currency": "USD-nominal",
                              "latency_s": 0.1, "cached": False, "error": "", "cost_norm": j})
     write_csv(lay.collected() / "labels.csv", pd.DataFrame(rows), [*LABEL_COLUMNS, "cost_norm"])
+    write_csv(lay.collected() / "summary.csv", summarize(pd.DataFrame(rows)), SUMMARY_COLUMNS)
     write_pool(lay.collected() / "pool.json",
                {"models": MODELS, "ordered_by": "price", "prices": None,
                 "currency": "USD-nominal", "cost_basis": "made up"})
@@ -125,8 +127,10 @@ def test_routing_stages(tmp_path):
     run = lay.run
     utility = pd.read_csv(run / "report/utility.csv")
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
-    assert list(utility.columns) == ["protocol", "method",
-                                     *[f"{c}{x}" for c in sums for x in ("", "_lo", "_hi")]]
+    assert list(utility.columns) == ["protocol", "method", *[
+        f"{c}{k}{x}" for k in ("", "_macro") for c in sums for x in ("", "_lo", "_hi")]]
+    # one benchmark: its macro average is the pooled mean
+    assert np.allclose(utility["utility_sum_macro"], utility["utility_sum"])
     for c in sums:  # every mean inside its interval
         assert (utility[f"{c}_lo"] <= utility[c] + 1e-12).all()
         assert (utility[c] <= utility[f"{c}_hi"] + 1e-12).all()
@@ -151,7 +155,9 @@ def test_routing_stages(tmp_path):
     adaptive = comparisons[comparisons["method"] == "adaptive_llm"]
     assert set(adaptive["against"]) == {MODELS[0]}  # not against itself
     assert (run / "report/cost_quality.png").stat().st_size > 10_000
-    aiq = pd.read_csv(run / "report/aiq.csv").set_index(["protocol", "method"])["aiq"]
+    aiq = pd.read_csv(run / "report/aiq.csv")
+    assert set(aiq["dataset"]) == {"gsm8k", "mean"} and (aiq["points"] == 21).all()
+    aiq = aiq[aiq["dataset"] == "mean"].set_index(["protocol", "method"])["aiq"]
     assert aiq[("cold_start", "oracle")] >= aiq.max() - 1e-12
     assert aiq[("cold_start", "trouter")] == pytest.approx(aiq[("cold_start", "oracle")])
     table = (run / "report/table.md").read_text()
@@ -259,6 +265,37 @@ def test_llm_labeller_with_fallback(tmp_path):
     others = table.drop(index="gsm8k-train-3")
     assert (others["method"] == "llm").all() and (others["node_id"] == "nB").all()
     assert summary["fallbacks"] == 1 and summary["labeller_prompt"] == "task-labeller-v1"
+
+
+def test_authors_labeller_walks_domain_subcategory_difficulty(tmp_path):
+    """few_shot_t_labeler.py's three multiple-choice steps, 'Answer: **X**' replies; a reply
+    with no usable letter after the re-asks falls back to nearest and is counted."""
+    from tests.scripted_server import Reply, ScriptedServer
+
+    def backend(request):
+        text = request["messages"][-1]["content"]
+        if "train-5" in text and "difficulty level" in text:
+            return Reply(content="I cannot tell.")
+        if "difficulty level" in text:
+            return Reply(content="Answer: **B**")  # nB
+        return Reply(content="Answer: **A**")  # the only domain and subcategory
+
+    with ScriptedServer(responder=backend) as srv:
+        extra = ("routing.task_prior=llm", "routing.labeller_prompt=authors", "judge.local=null",
+                 f"judge.base_url={srv.base_url}")
+        lay = make_run(tmp_path, np.random.default_rng(0), extra=extra)
+        summary = assign_tasks.run(config(tmp_path, *extra))
+        prompts = [r["messages"][-1]["content"] for r in srv.requests]
+    assert prompts[0].startswith("Based on the following query, select the most appropriate "
+                                 "domain.") and "A. nD: d" in prompts[0]
+    assert any(p.startswith('Within the domain "nD"') and "A. nS: d" in p for p in prompts)
+    assert any(p.startswith('Within the subcategory "nS"') and "B. nB: d" in p for p in prompts)
+    assert all(r["max_tokens"] == 50 and r["temperature"] == 0.0 for r in srv.requests)
+    table = pd.read_csv(lay.assign() / "assignments.csv").set_index("query_id")
+    assert table.loc["gsm8k-train-5", "method"].startswith("nearest (")
+    others = table.drop(index="gsm8k-train-5")
+    assert (others["method"] == "llm").all() and (others["node_id"] == "nB").all()
+    assert summary["fallbacks"] == 1 and summary["labeller_prompt"] == "task-labeller-authors"
 
 
 def test_hydra_multirun_of_one_stage_writes_distinct_folders(tmp_path):

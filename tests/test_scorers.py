@@ -11,8 +11,8 @@ from trouter.llm.parse import ReplyError
 from trouter.score.choice import answer_letter, score_choice
 from trouter.score.code import build_program, extract_code, score_humaneval
 from trouter.score.judge import parse_verdict
-from trouter.score.numeric import final_number, gsm8k_reference, score_gsm8k
-from trouter.score.overlap import lcs_length, rouge_l, score_squad, token_f1
+from trouter.score.numeric import answer_span, gsm8k_reference, score_gsm8k
+from trouter.score.overlap import rouge_l, score_squad, token_f1
 from trouter.score.sandbox import Limits
 
 
@@ -41,11 +41,12 @@ from trouter.score.sandbox import Limits
     ("16 - 3 = 13", "13"),
 ])
 def test_final_number(text, want):
-    assert final_number(text) == Decimal(want)
+    assert score_gsm8k(text, want) == (1.0, want.replace(",", ""))
+    assert score_gsm8k(text, str(Decimal(want) + 1))[0] == 0.0
 
 
 def test_final_number_none_and_gsm8k_scores():
-    assert final_number("no digits here") is None
+    assert answer_span("no digits here") is None
     assert gsm8k_reference("She makes 9 * 2 = $18.\n#### 1,018") == "1018"
     with pytest.raises(ValueError):
         gsm8k_reference("no marker")
@@ -125,7 +126,6 @@ def test_rouge_l_hand_values():
     # P = 2/2, R = 2/4: F = 2/3
     assert rouge_l("cat mat", "the cat the mat") == pytest.approx(2 / 3)
     assert rouge_l("", "the cat") == 0.0
-    assert lcs_length(list("abcbdab"), list("bdcaba")) == 4
 
 
 def test_judge_verdicts():

@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from omegaconf import DictConfig, OmegaConf
 
 from trouter.errors import ConfigError
+from trouter.label.prompts import SYNTHETIC_PROMPTS
 from trouter.llm.server import SERVERS
 
 
@@ -76,6 +77,7 @@ RULES: list[tuple[str, Number]] = [
     ("seed", SEED), ("*.seed", SEED), ("*split_seed", SEED),
     ("router.temperature", POSITIVE),
     ("*generation.temperature", SAMPLING), ("labeling.temperature", SAMPLING),
+    ("labeling.synthetic_temperature", SAMPLING),
     ("qa.temperature", SAMPLING), ("taxonomy.evaluator_temperature", SAMPLING),
     ("*top_p", Number(above=0, high=1)),
     ("benchmarks.*.max_tokens", Number(integer=True, low=1, null=True)),
@@ -96,6 +98,7 @@ RULES: list[tuple[str, Number]] = [
     ("router.hidden", COUNT), ("router.lr", POSITIVE),
     ("router.head_hidden", Number(integer=True, low=1, items=True, empty=True)),
     ("router.dropout", Number(low=0, below=1)), ("router.match_dropout", Number(low=0, below=1)),
+    ("router.head_dropout", Number(low=0, below=1)),
     ("router.weight_decay", Number(low=0)), ("router.task_weight", Number(low=0)),
     ("router.batch_size", COUNT), ("router.max_epochs", COUNT), ("router.patience", COUNT),
     ("router.k", Number(integer=True, low=1, items=True)),
@@ -107,7 +110,9 @@ RULES: list[tuple[str, Number]] = [
     ("evaluation.sweep_points", Number(integer=True, low=2)),
 ]
 
-CHOICES = [("llm.server", SERVERS)]
+CHOICES = [("llm.server", SERVERS), ("benchmarks.multi_news.metric", ("rouge_l", "token_f1")),
+           ("router.metric_loss", ("mean", "sum")),  # route.net.METRIC_LOSSES, without torch
+           ("labeling.synthetic_prompt", tuple(SYNTHETIC_PROMPTS))]
 
 
 def _leaves(node, prefix: str = "") -> Iterator[tuple[str, object]]:

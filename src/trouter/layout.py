@@ -132,6 +132,8 @@ class Layout:
                    "max_chars": g("routing.labeller_max_chars") if llm else None,
                    "reasks": g("llm.max_reasks") if llm else None,
                    "seed": g("seed") if llm else None}
+            if llm and g("routing.labeller_prompt") != "ours":
+                out["prompt"] = g("routing.labeller_prompt")
         elif stage == "train_router":
             (protocol,) = args
             router = g("router")

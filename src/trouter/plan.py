@@ -40,6 +40,7 @@ class RouterJob:
     folder: Path
     uses_weights: bool
     material: dict
+    named_only: bool = False
     threads: int = 1
 
     def overrides(self) -> list[str]:
@@ -92,7 +93,8 @@ class Plan:
                             for k, (f, m) in self.folders().items()},
                 "routers": [{"method": j.method, "protocol": j.protocol, "router": j.router,
                              "variant": j.variant, "dir": str(j.folder),
-                             "uses_weights": j.uses_weights} for j in self.routers]}
+                             "uses_weights": j.uses_weights, "named_only": j.named_only}
+                            for j in self.routers]}
 
 
 def config_digest(cfg: DictConfig) -> str:
@@ -176,9 +178,16 @@ def point_routers(cfg: DictConfig, overrides: list[str], lay: Layout) -> list[Ro
             job.folder = job_lay.router(method, str(protocol))
             job.material = job_lay.material("train_router", str(protocol))
             job.uses_weights = bool(jcfg.router.get("uses_weights", False))
+            job.named_only = named_settings_only(jcfg.router)
             job.threads = router_threads(jcfg)
             jobs.append(job)
     return jobs
+
+
+def named_settings_only(rc: DictConfig) -> bool:
+    """Whether a router decides at the three named utility settings only (PromptLLM; RouterDC
+    with train_settings: named) and repeats the nearest one's choices at any other setting."""
+    return rc.get("settings") == "named" or rc.get("train_settings") == "named"
 
 
 def make_plan(name: str, overrides: list[str], pick_router: bool = False) -> Plan:

@@ -49,11 +49,11 @@ def base_row(q: dict, model: str, messages: list[dict], r: ChatResult, currency:
             "cached": r.cached, "error": r.usage_error or ""}
 
 
-def score_benchmark_row(row: dict, q: dict, limits: Limits) -> dict:
+def score_benchmark_row(row: dict, q: dict, limits: Limits, summary_metric: str) -> dict:
     """The benchmark's metric; a flagged row (cost unknown) is left unscored."""
     if row["error"]:
         return row
-    score, extracted = score_response(q, row["response"], limits)
+    score, extracted = score_response(q, row["response"], limits, summary_metric)
     return {**row, "score": float(score), "extracted": extracted}
 
 

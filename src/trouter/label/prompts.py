@@ -8,8 +8,16 @@ from trouter.errors import ConfigError
 ANSWER_VERSION = "answer-v1"
 
 
+# How candidates are asked synthetic questions (labeling.synthetic_prompt): ours, or the authors'
+# (ColdStartLLMRouter, metric_estimator.py, MetricEstimator.evaluate_model).
+SYNTHETIC_PROMPTS = {
+    "ours": "{question}\n\nAnswer concisely and state your final answer clearly.",
+    "authors": "Please answer the following question: {question}\n\nAnswer:",
+}
+
+
 def synthetic(q: dict, options: dict) -> str:
-    return f"{q['question']}\n\nAnswer concisely and state your final answer clearly."
+    return SYNTHETIC_PROMPTS[options.get("prompt", "ours")].format(question=q["question"])
 
 
 def gsm8k(q: dict, options: dict) -> str:

@@ -12,7 +12,7 @@ from trouter.io import read_csv
 
 NUMERIC = ["score", "prompt_tokens", "completion_tokens", "cost", "latency_s", "cost_norm"]
 SUMMARY_COLUMNS = ["dataset", "model", "queries", "scored", "flagged", "accuracy", "mean_cost",
-                   "currency", "mean_latency_s", "best_share"]
+                   "currency", "mean_latency_s", "best_share", "truncated_share"]
 
 
 def read_label_table(path, columns) -> pd.DataFrame:
@@ -83,7 +83,15 @@ def _summary_row(dataset: str, model: str, df: pd.DataFrame, best_share: float) 
             "scored": int(df["score"].notna().sum()), "flagged": int((df["error"] != "").sum()),
             "accuracy": df["score"].mean(), "mean_cost": df["cost"].mean(),
             "currency": df["currency"].iloc[0], "mean_latency_s": df["latency_s"].mean(),
-            "best_share": best_share}
+            "best_share": best_share,
+            "truncated_share": truncated_share(df)}
+
+
+def truncated_share(df: pd.DataFrame) -> float:
+    """The share of replies cut by max_tokens (finish_reason 'length'); NaN where no reply says
+    why it ended (recorded outcomes)."""
+    reasons = df["finish_reason"] if "finish_reason" in df else pd.Series([""])
+    return math.nan if (reasons == "").all() else float((reasons == "length").mean())
 
 
 def summarize(labels: pd.DataFrame) -> pd.DataFrame:
@@ -101,11 +109,31 @@ def summarize(labels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def _share(x: float) -> str:
+    return "–" if math.isnan(x) else f"{x:.1%}"
+
+
 def summary_markdown(summary: pd.DataFrame) -> str:
-    lines = ["| dataset | model | n | accuracy | mean cost | best share | mean latency (s) |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| dataset | model | n | accuracy | mean cost | best share | mean latency (s) | "
+             "cut by max_tokens |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in summary.itertuples(index=False):
         lines.append(f"| {r.dataset} | {r.model} | {r.queries} | {r.accuracy:.3f} | "
                      f"{r.mean_cost:.3g} {r.currency} | {r.best_share:.2f} | "
-                     f"{r.mean_latency_s:.2f} |")
+                     f"{r.mean_latency_s:.2f} | {_share(r.truncated_share)} |")
+    return "\n".join(lines) + "\n"
+
+
+def truncation_markdown(summary: pd.DataFrame, above: float = 0.01) -> str:
+    """A warning listing, per benchmark and model, the share of replies cut by max_tokens where
+    it is above `above` (scores and costs of cut replies are those of unfinished answers);
+    empty when none is."""
+    cut = summary[(summary["model"] != "oracle") & (summary["truncated_share"] > above)]
+    if cut.empty:
+        return ""
+    lines = [f"**Replies cut by max_tokens** (more than {above:.0%} of a model's replies on a "
+             "benchmark; their scores and costs are those of unfinished answers: raise "
+             "`benchmarks.<key>.max_tokens` or `labeling.max_tokens`)", "",
+             "| dataset | model | cut |", "|---|---|---:|"]
+    lines += [f"| {r.dataset} | {r.model} | {r.truncated_share:.1%} |"
+              for r in cut.itertuples(index=False)]
     return "\n".join(lines) + "\n"

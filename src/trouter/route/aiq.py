@@ -1,9 +1,13 @@
 """RouterBench's AIQ: the area under a method's non-decreasing convex hull in the cost-quality
-plane, over costs normalised to [0, 1] by the largest cost of any method compared."""
+plane, over costs normalised to [0, 1] by the largest cost of any method compared; computed per
+benchmark and averaged over the benchmarks."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from trouter.route.columns import AIQ_COLUMNS
 
 
 def upper_hull(points: np.ndarray) -> np.ndarray:
@@ -35,3 +39,23 @@ def aiq(points: np.ndarray, max_cost: float) -> float:
     xs = np.append(hull[:, 0], max(max_cost, hull[-1, 0])) / max_cost
     ys = np.append(hull[:, 1], hull[-1, 1])
     return float(np.sum((xs[1:] - xs[:-1]) * (ys[1:] + ys[:-1]) / 2))
+
+
+def aiq_table(protocol: str, sweeps: dict[str, tuple[np.ndarray, np.ndarray]],
+              datasets: np.ndarray) -> pd.DataFrame:
+    """AIQ as RouterBench computes it: per benchmark, each method's points are its (mean cost,
+    mean score) over the benchmark's queries, costs divided by the largest mean cost of any
+    method on that benchmark; then the mean over the benchmarks (dataset "mean"), each weighing
+    the same. sweeps: method -> (score, cost), each [S, N] at the settings it answered."""
+    rows = []
+    for dataset in sorted(set(datasets)):
+        on = np.asarray(datasets) == dataset
+        xy = {m: np.column_stack([cost[:, on].mean(1), score[:, on].mean(1)])
+              for m, (score, cost) in sweeps.items()}
+        top = max(float(pts[:, 0].max()) for pts in xy.values())
+        rows += [{"protocol": protocol, "method": m, "dataset": dataset, "aiq": aiq(pts, top),
+                  "max_cost": top, "points": len(pts)} for m, pts in xy.items()]
+    table = pd.DataFrame(rows, columns=AIQ_COLUMNS)
+    mean = (table.groupby("method", sort=False).agg(aiq=("aiq", "mean"), points=("points", "first"))
+            .reset_index().assign(protocol=protocol, dataset="mean", max_cost=np.nan))
+    return pd.concat([table, mean], ignore_index=True)[AIQ_COLUMNS]

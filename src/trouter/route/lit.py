@@ -101,7 +101,8 @@ class TRouterModule(RoutingModule):
     """Frozen task-type embeddings as a buffer; AdamW on the network's weights."""
 
     def __init__(self, task_embeddings: np.ndarray, n_models: int, lr: float = 1e-3,
-                 weight_decay: float = 1e-2, task_weight: float = 1.0, **net: object):
+                 weight_decay: float = 1e-2, task_weight: float = 1.0,
+                 metric_loss: str = "mean", **net: object):
         """`net`: TRouterNet's settings (hidden, temperature, dropout, branch_out, ...)."""
         super().__init__()
         self.save_hyperparameters(ignore=["task_embeddings"])
@@ -115,7 +116,8 @@ class TRouterModule(RoutingModule):
     def losses(self, batch) -> dict[str, torch.Tensor]:
         queries, prior, r, c, r_mask, c_mask = batch
         out = self(queries)
-        losses = trouter_loss(out, prior, r, c, r_mask, c_mask, self.hparams.task_weight)
+        losses = trouter_loss(out, prior, r, c, r_mask, c_mask, self.hparams.task_weight,
+                              self.hparams.metric_loss)
         agree = (out["q_t"].argmax(-1) == prior.argmax(-1)).float().mean()
         return {**losses, "task_acc": agree}
 

@@ -23,14 +23,15 @@ def mlp(sizes: Sequence[int], dropout: float = 0.0) -> list[nn.Module]:
 
 class Heads(nn.Module):
     """One head per model for one metric: [T, D] -> [T, M]. Without hidden layers the M linear
-    heads are one Linear(D, M); with them, M separate MLPs. Optional sigmoid output."""
+    heads are one Linear(D, M); with them, M separate MLPs (dropout after each hidden ReLU).
+    Optional sigmoid output."""
 
     def __init__(self, in_dim: int, n_models: int, hidden: Sequence[int] = (),
-                 sigmoid: bool = False):
+                 sigmoid: bool = False, dropout: float = 0.0):
         super().__init__()
         self.sigmoid = sigmoid
         if hidden:
-            self.parts = nn.ModuleList(nn.Sequential(*mlp([in_dim, *hidden, 1]))
+            self.parts = nn.ModuleList(nn.Sequential(*mlp([in_dim, *hidden, 1], dropout))
                                        for _ in range(n_models))
         else:
             self.parts = nn.ModuleList([nn.Linear(in_dim, n_models)])
@@ -47,12 +48,14 @@ class TRouterNet(nn.Module):
     dropout, or a second Linear to `branch_out` when given), an MLP scores each (query, task
     type) pair from their concatenation (hidden layers `match_hidden`), and a softmax with
     `temperature` runs over the task types. r_m(t) and c_m(t): one head per (metric, model) on
-    the task type's branch output (hidden layers `head_hidden`, optional sigmoid)."""
+    the task type's branch output (hidden layers `head_hidden` with `head_dropout`, optional
+    sigmoid)."""
 
     def __init__(self, emb_dim: int, n_models: int, hidden: int = 256, temperature: float = 1.0,
                  dropout: float = 0.1, branch_out: int | None = None,
                  match_hidden: Sequence[int] | None = None, match_dropout: float = 0.0,
-                 head_hidden: Sequence[int] = (), head_sigmoid: bool = False):
+                 head_hidden: Sequence[int] = (), head_sigmoid: bool = False,
+                 head_dropout: float = 0.0):
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -62,8 +65,8 @@ class TRouterNet(nn.Module):
         width = branch_out or hidden
         match_hidden = [hidden] if match_hidden is None else list(match_hidden)
         self.match = nn.Sequential(*mlp([2 * width, *match_hidden, 1], match_dropout))
-        self.performance = Heads(width, n_models, head_hidden, head_sigmoid)
-        self.cost = Heads(width, n_models, head_hidden, head_sigmoid)
+        self.performance = Heads(width, n_models, head_hidden, head_sigmoid, head_dropout)
+        self.cost = Heads(width, n_models, head_hidden, head_sigmoid, head_dropout)
 
     @staticmethod
     def _branch(emb_dim: int, hidden: int, dropout: float, out: int | None) -> nn.Sequential:
@@ -94,12 +97,19 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> 
     return sq.sum(0) / mask.sum(0).clamp(min=1)
 
 
+METRIC_LOSSES = ("mean", "sum")
+
+
 def trouter_loss(out: dict[str, torch.Tensor], prior: torch.Tensor, r: torch.Tensor,
                  c: torch.Tensor, r_mask: torch.Tensor, c_mask: torch.Tensor,
-                 task_weight: float = 1.0) -> dict[str, torch.Tensor]:
+                 task_weight: float = 1.0, metric_loss: str = "mean") -> dict[str, torch.Tensor]:
     """Cross-entropy from the prior over task types to q(t|q) (equal to KL(prior || q) up to the
-    prior's entropy), plus the mean over (metric, model) of the masked MSEs."""
+    prior's entropy), plus the masked MSEs: per metric the mean over models, then the two
+    metrics averaged (`mean`) or added (`sum`, as the authors' code does)."""
+    if metric_loss not in METRIC_LOSSES:
+        raise ValueError(f"metric_loss must be one of {METRIC_LOSSES}, got {metric_loss!r}")
     task = -(prior * F.log_softmax(out["logits"], -1)).sum(-1).mean()
     mse = torch.cat([masked_mse(out["r_hat"], r, r_mask), masked_mse(out["c_hat"], c, c_mask)])
-    mse = mse.mean()
+    # both metrics have one MSE per model: their sum is twice the mean over (metric, model)
+    mse = mse.mean() * (2 if metric_loss == "sum" else 1)
     return {"loss": task_weight * task + mse, "task": task, "mse": mse}

@@ -1,4 +1,4 @@
-"""The paper-style Markdown table and the cost-performance plot."""
+"""The paper-style Markdown tables."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, la
                    names: dict) -> str:
     """The paper's table: per protocol the routers in the layout's order, then the references;
     every cell a mean with its 95% interval; bold: the best router per column."""
-    cols = [*SETTINGS, "utility_sum"]
+    cols = [*SETTINGS, "utility_sum", "utility_sum_macro"]
     head = ("| Method | Cost-first (0.2, 0.8) | Balanced (0.5, 0.5) | Performance-first (0.8, 0.2) "
-            "| Utility Sum |\n|---|---:|---:|---:|---:|")
+            "| Utility Sum | Utility Sum (macro) |\n|---|---:|---:|---:|---:|---:|")
     parts = []
     for protocol, title, part in by_protocol(utility):
         rows = part.set_index("method")
@@ -72,9 +72,11 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, la
                          + " |")
         parts.append("\n".join(lines))
     note = ("Mean utility U = μ_r·r − μ_c·c_norm over the pooled test queries, with its 95% "
-            "interval from a paired bootstrap over the test queries; bold: the best router per "
-            "column; the best single model (by Utility Sum), the oracle and random (expected "
-            f"value of a uniform choice) are references. ⋆: trained on the real data of the other "
+            "interval from a paired bootstrap over the test queries; Utility Sum (macro): the mean "
+            "over the benchmarks of each one's mean (every benchmark weighs the same), resampled "
+            "within each benchmark; bold: the best router per column; the best single model (by "
+            "Utility Sum), the oracle and random (expected value of a uniform choice) are "
+            f"references. ⋆: trained on the real data of the other "
             f"benchmarks only (each benchmark tested by the model that never saw it). Cost: "
             f"{cost_basis}.")
     return "\n\n".join(parts) + "\n\n" + note + "\n"
@@ -176,63 +178,27 @@ def recognition_markdown(table: pd.DataFrame) -> str:
 
 
 def aiq_markdown(aiq: pd.DataFrame, models: list[str]) -> str:
-    """AIQ per method (columns: protocols)."""
-    table = aiq.pivot_table(index="method", columns="protocol", values="aiq")
+    """AIQ per method (rows) and protocol (columns), the mean over the benchmarks; †: a hull
+    from fewer sweep settings than the protocol's others (a router answering the named ones)."""
+    mean = aiq[aiq["dataset"] == "mean"]
+    table = mean.pivot_table(index="method", columns="protocol", values="aiq")
+    few = mean[mean["points"] < mean.groupby("protocol")["points"].transform("max")]
+    marked = set(zip(few["method"], few["protocol"], strict=True))
     protocols = [p for p in PROTOCOL_TITLES if p in table.columns]
-    lines = ["**AIQ** (RouterBench: area under the non-decreasing convex hull of each method's "
-             "cost-quality points over the willingness-to-pay sweep; cost divided by the "
-             "largest mean cost of any method)", "",
+    lines = ["**AIQ** (RouterBench: per benchmark, the area under the non-decreasing convex hull "
+             "of each method's cost-quality points over the willingness-to-pay sweep, cost "
+             "divided by the largest mean cost of any method on that benchmark; the mean over "
+             "the benchmarks, each weighing the same; per benchmark in aiq.csv)", "",
              "| Method | " + " | ".join(protocols) + " |", "|---|" + "---:|" * len(protocols)]
     for method in method_order(list(table.index), models):
-        lines.append(f"| {method} | " + " | ".join(f"{table.loc[method, p]:.4f}"
-                                                 for p in protocols) + " |")
+        lines.append(f"| {method} | " + " | ".join(
+            f"{table.loc[method, p]:.4f}" + ("†" if (method, p) in marked else "")
+            for p in protocols) + " |")
+    if marked:
+        lines += ["", "†: its hull has the 3 named settings only (the router answers every other "
+                  "setting with the choices of the nearest named one): not comparable with the "
+                  "hulls over the full sweep."]
     return "\n".join(lines) + "\n"
-
-
-def pareto_plot(points: pd.DataFrame, models: list[str], path) -> None:
-    """Per protocol: each method's mean score against mean cost over the willingness-to-pay
-    sweep (a curve, the three named settings marked), the single models as points, and the
-    Pareto frontier of the single models."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    protocols = [p for p in PROTOCOL_TITLES if p in set(points["protocol"])]
-    fig, axes = plt.subplots(1, len(protocols), figsize=(6.5 * len(protocols), 5), squeeze=False)
-    named = {mu: name for name, mu in SETTINGS.items()}
-    markers = {"cost_first": "v", "balanced": "o", "perf_first": "^"}
-    colors = plt.cm.tab10.colors
-    for ax, protocol in zip(axes[0], protocols, strict=True):
-        pts = points[points["protocol"] == protocol]
-        single = pts[pts["method"].isin(models)].drop_duplicates("method").set_index("method")
-        single = single.loc[[m for m in models if m in single.index]]
-        front = single.sort_values("mean_cost")
-        front = front[front["mean_score"] >= front["mean_score"].cummax()]
-        ax.plot(front["mean_cost"], front["mean_score"], "--", color="grey", lw=1,
-                label="single-model frontier")
-        ax.scatter(single["mean_cost"], single["mean_score"], marker="s", color="grey", s=30)
-        for m, row in single.iterrows():
-            ax.annotate(m, (row["mean_cost"], row["mean_score"]), fontsize=6,
-                        textcoords="offset points", xytext=(3, -8))
-        others = [m for m in method_order(sorted(set(pts["method"])), models) if m not in models]
-        for i, method in enumerate(others):
-            sub = pts[pts["method"] == method].sort_values("mu_r")
-            color = colors[i % len(colors)]
-            ax.plot(sub["mean_cost"], sub["mean_score"], "-", color=color, lw=1, alpha=0.8,
-                    label=method)
-            for row in sub.itertuples(index=False):
-                if (row.mu_r, row.mu_c) in named:
-                    ax.scatter(row.mean_cost, row.mean_score, color=color, s=40,
-                               marker=markers[named[(row.mu_r, row.mu_c)]])
-        ax.set_title(PROTOCOL_TITLES[protocol], fontsize=9)
-        ax.set_xlabel("mean cost per query")
-        ax.set_ylabel("mean score")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, title="▼ cost-first  ● balanced  ▲ perf-first", title_fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
 
 
 def frame_markdown(frame: pd.DataFrame, digits: int = 4) -> str:

@@ -22,7 +22,7 @@ def net_settings(rc: DictConfig, emb_dim: int) -> dict:
                 "match_hidden": [int(x) for x in rc.match_hidden],
                 "match_dropout": float(rc.match_dropout),
                 "head_hidden": [int(x) for x in rc.head_hidden],
-                "head_sigmoid": bool(rc.head_sigmoid)}
+                "head_sigmoid": bool(rc.head_sigmoid), "head_dropout": float(rc.head_dropout)}
     sizes = [settings["hidden"], *settings["match_hidden"], *settings["head_hidden"]]
     if min(sizes) < 1 or settings["temperature"] <= 0:
         raise ConfigError(f"router: layer sizes must be >= 1 and temperature > 0, got {settings}")
@@ -48,6 +48,7 @@ class TRouter(Router):
         module = TRouterModule(ctx.task_embeddings, len(ctx.models), lr=float(rc.lr),
                                weight_decay=float(rc.weight_decay),
                                task_weight=float(rc.task_weight),
+                               metric_loss=str(rc.metric_loss),
                                **net_settings(rc, ctx.task_embeddings.shape[1]))
         data = RoutingDataModule(self.routing_set(train), self.routing_set(val),
                                  batch_size=int(rc.batch_size), seed=int(ctx.seed))

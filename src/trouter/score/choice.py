@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import re
 
-LETTERS = "ABCDEFGHIJ"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# How replies introduce their choice: 'Answer: X', '"answer": "X"', 'the best option is X'.
+CUE = r"(?i:(?:(?:correct|best|right)\s+(?:answer|option|choice)|answer)[\"']?)"
+# Softer commitments ('I think it's B, but ...', 'So, D.'): a capital letter, then punctuation.
+LEANING = (r"(?i:\b(?:it'?s|it\s+is|i\s+think|i'?d\s+(?:say|go\s+with|choose|pick)|i\s+choose|"
+           r"i\s+pick|would\s+be|must\s+be|should\s+be|so|thus|hence|therefore),?\s+"
+           r"(?:option\s+)?)")
+# What may stand between a cue and its letter: spaces, quotes, bold, an opening bracket.
+GAP = r"[\s\"'*\[]*"
 
 
 def _stated(letters: str) -> list[re.Pattern]:
-    """Explicit statements of the chosen option. A lower-case letter counts only in brackets or
-    when nothing but punctuation follows it ('answer: c', not 'the answer is a bit unclear')."""
-    upper, lower = f"[{letters}]", f"[{letters.lower()}]"
-    letter = rf"(?:\(?({upper})\)?\b|\(({lower})\)|({lower})(?![\w ]*\w))"
+    """Explicit statements of the chosen option. A lower-case letter counts in brackets, before
+    punctuation, or at a line's end after a colon ('answer: c'); never where a word may follow,
+    as in a reply cut off at 'the answer is a'."""
+    up, low = f"[{letters}]", f"[{letters.lower()}]"
+    strict = rf"(?:\(?({up})\)?(?!\w|'\w)|\(({low})\)|({low})(?=[.)\],;!'\"]))"
     return [
-        re.compile(rf"(?i:correct\s+(?:answer|option|choice))\s*(?:(?i:is)\s*)?:?\s*\**{letter}"),
-        re.compile(rf"(?i:answer)\s*(?:(?i:is)\s*)?[:\-]?\s*\**{letter}"),
-        re.compile(rf"\(?({upper})\)?\**\s+(?i:is)\s+(?i:the\s+)?(?i:correct|right)\b"),
+        re.compile(rf"{CUE}\s*(?i:is\s*)?[:\-]{GAP}(?:{strict}|({low})(?=[ \t]*(?:\n|$)))"),
+        re.compile(rf"{CUE}\s+(?i:is|would\s+be){GAP}{strict}"),
+        re.compile(rf"{CUE}\**[ \t]*\n{GAP}#*{GAP}{strict}"),  # an 'Answer' heading
+        re.compile(rf"\(?({up})\)?\**\s+(?i:is)\s+(?i:the\s+)?(?i:correct|right)"
+                   rf"(?:\s+(?i:answer|option|choice))?\s*(?:[.!,;]|$)"),
+        re.compile(rf"\\boxed\{{\s*(?:\\text(?:bf)?\{{)?\s*\(?({up})\)?\s*\}}"),
+        re.compile(rf"{LEANING}\(?({up})\)?(?=[.,;:!)]|[ \t]*(?:\n|$))"),
     ]
 
 
 def _lead_patterns(letters: str) -> list[re.Pattern]:
     L = f"[{letters}]"
-    return [re.compile(rf"^\s*\**\(?({L})\**(?:[).:]|\s*$)"), re.compile(rf"\(({L})\)")]
+    return [re.compile(rf"^[\s#*]*(?:option\s+)?\(?({L})\**(?:[).:]|[ \t]*(?:\n|$))", re.I),
+            re.compile(rf"\(({L})\)")]
 
 
 def _statements(response: str, letters: str) -> list[tuple[int, str]]:
@@ -34,18 +48,40 @@ def _statements(response: str, letters: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+# an option named in a listing ('A. London') or rejected ('not London') is not picked
+NOT_PICKED = re.compile(r"(?:\b[a-z][.):]\s*\**|\bnot\s+|n't\s+)$")
+
+
 def _quoted_option(response: str, choices: list[str], letters: str) -> str | None:
-    """The one option whose whole text the reply contains as words ('12' does not match '2')."""
-    text = response.lower()
-    hits = [letters[i] for i, c in enumerate(choices)
-            if c.strip() and re.search(rf"(?<!\w){re.escape(c.strip().lower())}(?!\w)", text)]
+    """The option whose whole text the reply is, ends on ('... equals 2.5.') or alone quotes as
+    words ('12' does not match '2'); an option found only inside another's quoted text ('2' in
+    '2.5'), in a listing or after 'not' does not count."""
+    text = response.strip().lower()
+    spans = {}
+    for i, c in enumerate(choices):
+        option = c.strip().lower()
+        if not option:
+            continue
+        if text.rstrip(".") == option or re.search(
+                rf"(?:\bequals|=|\bis|\bare|\bbe)\s+\**{re.escape(option)}\**\W*$", text):
+            return letters[i]
+        spans[letters[i]] = [m.span() for m in
+                             re.finditer(rf"(?<!\w){re.escape(option)}(?!\w)", text)
+                             if not NOT_PICKED.search(text[:m.start()])]
+
+    def inside_other(letter: str, span: tuple[int, int]) -> bool:
+        return any(o != letter and s[0] <= span[0] and span[1] <= s[1] and s != span
+                   for o, others in spans.items() for s in others)
+
+    hits = [k for k, found in spans.items() if any(not inside_other(k, s) for s in found)]
     return hits[0] if len(hits) == 1 else None
 
 
 def answer_letter(response: str, choices: list[str]) -> str | None:
     """The option a response picks: the last explicit statement ('Answer: X', 'the correct
-    answer is X', 'X is correct'), else a leading letter, else a lone
-    '(X)', else the one option whose text the reply quotes as whole words; None otherwise."""
+    answer is X', 'X is correct', '\\boxed{X}', 'I think it's X.'), else a leading letter on
+    its own or before '.', ')' or ':', else a lone '(X)', else the one option whose text the
+    reply quotes as whole words; None otherwise."""
     letters = LETTERS[: len(choices)]
     stated = _statements(response, letters)
     if stated:

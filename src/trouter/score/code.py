@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 from trouter.score import sandbox
 
-FENCE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|$)", re.S)
+# a fenced block with any info string (```python3, ```py, ```{python}, ~~~python); unclosed at the
+# end of a cut-off reply
+FENCE = re.compile(r"([ \t]*)(```|~~~)[ \t]*([^\n`~]*)\n(.*?)(?:\2|\Z)", re.S)
+PYTHON_TAG = re.compile(r"^\{?\.?(?:python\d?|py\d?|ipython\d?)?\}?$", re.I)
 
 
 def extract_code(response: str, entry_point: str) -> str:
-    """The fenced block that defines `entry_point`, else the first block, else the whole reply."""
-    blocks = FENCE.findall(response)
-    for block in blocks:
-        if re.search(rf"def\s+{re.escape(entry_point)}\s*\(", block):
-            return block
-    return blocks[0] if blocks else response
+    """The fenced block that defines `entry_point`, else the first block tagged as Python (or
+    untagged), else the first block, else the whole reply."""
+    blocks = [(tag.strip(), unindent(body, indent))
+              for indent, _, tag, body in FENCE.findall(response)]
+    for _, body in blocks:
+        if re.search(rf"def\s+{re.escape(entry_point)}\s*\(", body):
+            return body
+    python = [body for tag, body in blocks if PYTHON_TAG.match(tag)]
+    return (python or [body for _, body in blocks] or [unfenced_code(response)])[0]
+
+
+def unindent(body: str, indent: str) -> str:
+    """A block fenced inside a list item loses the item's indentation (as Markdown renders it)."""
+    if not indent:
+        return body
+    return "\n".join(line.removeprefix(indent) for line in body.split("\n"))
+
+
+CODE_START = re.compile(r"^(?:def |class |import |from |@|async def )")
+
+
+def unfenced_code(response: str) -> str:
+    """An unfenced reply: as it is when it parses as Python, else its code lines: from the first
+    line that starts a definition or import, while lines are indented, blank or start code."""
+    try:
+        ast.parse(response)
+        return response
+    except SyntaxError:
+        pass
+    lines = response.splitlines()
+    start = next((i for i, line in enumerate(lines) if CODE_START.match(line)), None)
+    if start is None:
+        return response
+    keep = []
+    for line in lines[start:]:
+        if line.strip() and not line[0].isspace() and not CODE_START.match(line) \
+                and not line.startswith("#"):
+            break
+        keep.append(line)
+    return "\n".join(keep) + "\n"
 
 
 def build_program(prompt: str, response: str, test: str, entry_point: str) -> str:

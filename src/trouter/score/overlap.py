@@ -1,10 +1,10 @@
 """Token-overlap metrics: SQuAD token F1 and ROUGE-L.
 
 SQuAD F1 follows the official v1.1 evaluation: lower case, no punctuation, no articles
-(a/an/the), whitespace tokens, the best F1 over the gold answers.
-ROUGE-L is our own implementation of the LCS-based F1 (beta = 1) of Lin (2004) with the default
-tokenizer of Google's `rouge-score` package (lower case, runs of [a-z0-9] as tokens, no stemming);
-it is the sentence-level `rougeL`, not the newline-split `rougeLsum`.
+(a/an/the), whitespace tokens, the best F1 over the gold answers (tests/test_scorer_cases.py
+checks it against torchmetrics' implementation of that script on every case of the suite).
+ROUGE-L is Google's `rouge-score` (the summarisation literature's implementation): the
+sentence-level `rougeL` F1, default tokenizer, no stemming.
 """
 
 from __future__ import annotations
@@ -12,10 +12,19 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from functools import cache
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 PUNCT = set(string.punctuation)
-ANSWER_CUE = re.compile(r"^\s*(?:final answer|answer)\s*:\s*", re.I)
+# 'Answer:', 'Final answer:', 'the answer is', 'A:', an 'Answer' heading: the span follows them
+ANSWER_CUE = re.compile(r"(?:^|\b)(?:final answer\s*(?:is\s*)?:?|the answer is\s*:?|answer\s*:|"
+                        r"^a\s*:|^(?:final )?answer$)", re.I)
+MARKUP = re.compile(r"\*\*|__|^[#>\s]+")
+LEAD_IN = re.compile(r"^(?:based on|according to) the (?:passage|text|context|article)"
+                     r"(?: provided| given| above)?,\s*", re.I)
+# where an answer line's explanation starts
+EXPLANATION = re.compile(r"\s*\b(?:explanation|reason(?:ing)?|justification)\s*:.*$", re.I)
+JSON_ANSWER = re.compile(r'"answer"\s*:\s*"([^"]*)"', re.I)
 
 
 def squad_tokens(text: str) -> list[str]:
@@ -35,14 +44,23 @@ def token_f1(prediction: str, gold: str) -> float:
 
 
 def squad_span(response: str) -> str:
-    """The first non-empty line of the reply, after an optional 'Answer:' prefix or line."""
-    lines = [line.strip() for line in response.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    first = ANSWER_CUE.sub("", lines[0]).strip()
-    if first:
-        return first
-    return lines[1] if len(lines) > 1 else ""
+    """A JSON reply's "answer"; else what follows the first answer cue ('Answer:', 'the answer
+    is:', 'A:', an 'Answer' heading), on its line or else the next non-empty one; without a
+    cue, the first non-empty line. A lead-in ('Based on the passage,') and an explanation
+    after the answer ('Explanation: ...') are left out."""
+    found = JSON_ANSWER.search(response)
+    if found:
+        return found.group(1).strip()
+    lines = [MARKUP.sub("", line).strip() for line in response.splitlines()]
+    lines = [line for line in lines if line]
+    span = lines[0] if lines else ""
+    for i, line in enumerate(lines):
+        cue = ANSWER_CUE.search(line)
+        if cue:
+            rest = line[cue.end():].strip()
+            span = rest or (lines[i + 1] if i + 1 < len(lines) else "")
+            break
+    return EXPLANATION.sub("", LEAD_IN.sub("", span))
 
 
 def score_squad(response: str, golds: list[str]) -> tuple[float, str]:
@@ -51,29 +69,12 @@ def score_squad(response: str, golds: list[str]) -> tuple[float, str]:
     return max(token_f1(span, g) for g in golds), span
 
 
-def rouge_tokens(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+@cache
+def _rouge_scorer():
+    from rouge_score import rouge_scorer  # imports nltk: only where ROUGE is scored
 
-
-def lcs_length(a: list[str], b: list[str]) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    row = [0] * (len(b) + 1)
-    for x in a:
-        prev = 0
-        for j, y in enumerate(b, 1):
-            cur = row[j]
-            row[j] = prev + 1 if x == y else max(row[j], row[j - 1])
-            prev = cur
-    return row[-1]
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
 def rouge_l(prediction: str, reference: str) -> float:
-    pred, ref = rouge_tokens(prediction), rouge_tokens(reference)
-    if not pred or not ref:
-        return 0.0
-    lcs = lcs_length(pred, ref)
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(pred), lcs / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    return float(_rouge_scorer().score(reference, prediction)["rougeL"].fmeasure)

@@ -13,12 +13,34 @@ from trouter.io import write_csv, write_json
 from trouter.layout import ASSIGNMENTS, LABELS, QUERIES_NPZ, SUMMARY, TASKS_NPZ, Layout
 from trouter.llm.cards import card_from_config
 from trouter.route.data import queries_of, read_labels
-from trouter.route.labeller import LABELLER_VERSION, label_query
+from trouter.route.labeller import LABELLER_PROMPTS, label_query, label_query_stepwise
 from trouter.route.tasks import load_nodes, task_types
 from trouter.stages.common import log, open_session
 
 METHODS = ("nearest", "llm")
 COLUMNS = ["query_id", "dataset", "split", "node_id", "method"]
+
+
+def llm_picks(cfg: DictConfig, lay: Layout, texts: list[str],
+              task_ids: list[str]) -> tuple[list[int | None], dict]:
+    """The labeller's task type (an index into task_ids) per query, None where its replies
+    stayed unusable; and the session's call statistics."""
+    nodes = load_nodes(lay.taxonomy_nodes())
+    tasks, index = task_types(nodes), {t: i for i, t in enumerate(task_ids)}
+    card = card_from_config(cfg.routing.labeller, where="routing.labeller")
+    kw = {"max_chars": int(cfg.routing.labeller_max_chars),
+          "max_reasks": int(cfg.llm.max_reasks), "seed": int(cfg.seed)}
+    with open_session(cfg, {"labeller": card}, lay.assign()) as session:
+        client = session.clients["labeller"]
+        if cfg.routing.labeller_prompt == "authors":
+            def one(text):
+                node = label_query_stepwise(client, text, nodes, **kw)
+                return None if node is None else index[node]
+        else:
+            def one(text):
+                got = label_query(client, text, tasks, **kw)
+                return None if got is None else index[tasks[got]["node_id"]]
+        return client.map(one, texts, desc="task labels"), session.stats()
 
 
 def run(cfg: DictConfig) -> dict:
@@ -36,16 +58,12 @@ def run(cfg: DictConfig) -> dict:
     nearest = np.argmax(vecs @ task_vecs.T, axis=1)
     picks, methods, stats = list(nearest), ["nearest"] * len(nearest), None
     out = lay.assign()
+    prompt = cfg.routing.labeller_prompt
     if method == "llm":
-        tasks = task_types(load_nodes(lay.taxonomy_nodes()))
-        card = card_from_config(cfg.routing.labeller, where="routing.labeller")
-        with open_session(cfg, {"labeller": card}, out) as session:
-            client = session.clients["labeller"]
-            got = client.map(lambda q: label_query(
-                client, q, tasks, max_chars=int(cfg.routing.labeller_max_chars),
-                max_reasks=int(cfg.llm.max_reasks), seed=int(cfg.seed)),
-                list(queries["prompt"]), desc="task labels")
-            stats = session.stats()
+        if prompt not in LABELLER_PROMPTS:
+            raise ConfigError(f"routing.labeller_prompt={prompt!r}: expected one of "
+                              f"{list(LABELLER_PROMPTS)}")
+        got, stats = llm_picks(cfg, lay, list(queries["prompt"]), task_ids)
         for i, g in enumerate(got):
             if g is not None:
                 picks[i], methods[i] = g, "llm"
@@ -56,7 +74,7 @@ def run(cfg: DictConfig) -> dict:
                           "node_id": [task_ids[i] for i in picks], "method": methods})
     write_csv(out / ASSIGNMENTS, table, COLUMNS)
     summary = {"method": method, "queries": len(table), "labeller_prompt":
-               LABELLER_VERSION if method == "llm" else None,
+               LABELLER_PROMPTS[prompt] if method == "llm" else None,
                "fallbacks": int(table["method"].str.startswith("nearest (").sum()),
                "agreement_with_nearest": float(np.mean(np.array(picks) == nearest))
                if len(picks) else None, "llm": stats}

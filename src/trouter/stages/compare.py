@@ -29,7 +29,7 @@ from trouter.layout import (
     UTILITY,
     compare_dir,
 )
-from trouter.route.columns import POINT_COLUMNS, UTILITY_COLUMNS
+from trouter.route.columns import POINT_COLUMNS
 from trouter.route.report import frame_markdown
 
 UTILITY_TABLE = ["point", "protocol", "method", "utility_sum", "utility_sum_lo",
@@ -152,7 +152,7 @@ def run(store: Path, runs: list[Path], logger: str = "wandb") -> dict:
     points = pd.DataFrame([point_row(r) for r in runs])
     utility, curves = [], []
     for run_dir, point in zip(runs, points["point"], strict=True):
-        table = read_csv(run_dir / REPORT / UTILITY, UTILITY_COLUMNS)
+        table = read_csv(run_dir / REPORT / UTILITY, UTILITY_TABLE[1:])
         utility.append(table[UTILITY_TABLE[1:]].assign(point=point))
         curves.append(read_csv(run_dir / EVALUATE / POINTS_CSV, POINT_COLUMNS)
                       .assign(point=point))

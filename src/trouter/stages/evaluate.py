@@ -1,7 +1,7 @@
 """Rule evaluate: every router and reference on the real test queries, per protocol: the named
 utility settings with paired-bootstrap intervals, comparisons with the best single model and
 Adaptive LLM, the share of the best-single -> oracle gap, each method's selection share per
-candidate, and the cost-quality sweep with AIQ."""
+candidate, and the cost-quality sweep with AIQ per benchmark."""
 
 from __future__ import annotations
 
@@ -23,20 +23,22 @@ from trouter.layout import (
     SUMMARY,
     Layout,
 )
-from trouter.route.aiq import aiq
+from trouter.route.aiq import aiq_table
 from trouter.route.columns import (
     AIQ_COLUMNS,
     COMPARISON_COLUMNS,
     GAP_COLUMNS,
+    PER_BENCHMARK_COLUMNS,
     POINT_COLUMNS,
     SHARE_COLUMNS,
     UTILITY_COLUMNS,
 )
 from trouter.route.data import read_labels, wide
+from trouter.route.means import per_query, utility_table
 from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, reference_choices
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, real_test, routed_methods
-from trouter.route.stats import intervals, p_better, resample_indices
+from trouter.route.stats import p_better, resample_indices
 from trouter.route.utility import SETTINGS, route_by_utility
 from trouter.routers.base import PREDICTION_COLUMNS, one_hot
 from trouter.stages.common import log
@@ -112,36 +114,6 @@ def manifest_routers(cfg: DictConfig, lay: Layout) -> dict[str, dict[str, dict]]
     return out
 
 
-def per_query(chosen: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per utility setting and for the Utility Sum: a query x method table of utilities."""
-    table = chosen.pivot_table(index="query_id", columns=["utility_setting", "method"],
-                               values="utility")
-    tables = {s: table[s] for s in SETTINGS}
-    tables["utility_sum"] = sum(tables[s] for s in SETTINGS)
-    return tables
-
-
-def utility_rows(chosen: pd.DataFrame, ev: DictConfig) -> pd.DataFrame:
-    """Mean utility per method under each setting and their sum, each with its paired-bootstrap
-    interval over the queries of `chosen`."""
-    tables = per_query(chosen)
-    idx = resample_indices(len(tables["utility_sum"]), int(ev.resamples), int(ev.seed))
-    out = pd.DataFrame(index=tables["utility_sum"].columns)
-    for name, table in tables.items():
-        ci = intervals(table, idx, float(ev.confidence))
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = ci["mean"], ci["lo"], ci["hi"]
-    return out.rename_axis("method").reset_index()
-
-
-def utility_table(chosen: pd.DataFrame, by: list[str], ev: DictConfig) -> pd.DataFrame:
-    frames = []
-    for key, part in chosen.groupby(["protocol", *by], sort=False):
-        frames.append(utility_rows(part, ev).assign(**dict(zip(["protocol", *by], key,
-                                                                strict=True))))
-    return pd.concat(frames, ignore_index=True)[["protocol", "method", *by,
-                                                  *UTILITY_COLUMNS[2:]]]
-
-
 def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str]],
                                models: list[str], ev: DictConfig
                                ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -173,19 +145,6 @@ def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str
             pd.DataFrame(gaps, columns=GAP_COLUMNS))
 
 
-def aiq_table(points: pd.DataFrame) -> pd.DataFrame:
-    """AIQ per protocol and method over the sweep's (mean cost, mean score) points; costs
-    divided by the largest mean cost of any method in that protocol."""
-    rows = []
-    for protocol, part in points.groupby("protocol", sort=False):
-        top = float(part["mean_cost"].max())
-        for method, pts in part.groupby("method", sort=False):
-            xy = pts[["mean_cost", "mean_score"]].to_numpy(float)
-            rows.append({"protocol": protocol, "method": method, "aiq": aiq(xy, top),
-                         "max_cost": top})
-    return pd.DataFrame(rows, columns=AIQ_COLUMNS)
-
-
 def run(cfg: DictConfig) -> dict:
     lay = Layout(cfg)
     labels = read_labels(lay.collected() / LABELS)
@@ -201,16 +160,22 @@ def run(cfg: DictConfig) -> dict:
     ids = list(r.index)
     datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"].loc[ids]
     arrays = {k: wide(test, models, k).loc[ids].to_numpy(float) for k in ("cost", "cost_norm")}
-    named, points, shares = [], [], []
+    named, points, shares, aiqs = [], [], [], []
     for protocol in cfg.routing.protocols:
         check_protocol(protocol)
         methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
+        own = {}  # the settings a router answered, where they may be the named ones only
         for router in routers[protocol]:
             job = jobs[protocol][router]
-            methods[router] = (router_choices(Path(job["dir"]) / PREDICTIONS, ids, models,
-                                              settings) if job["uses_weights"] else
-                               estimate_choices(Path(job["dir"]) / ESTIMATES, ids, models,
-                                                settings))
+            if job["uses_weights"]:
+                methods[router] = router_choices(Path(job["dir"]) / PREDICTIONS, ids, models,
+                                                 settings)
+                if job.get("named_only"):
+                    own[router] = [settings.index(mu) for mu in SETTINGS.values()]
+            else:
+                methods[router] = estimate_choices(Path(job["dir"]) / ESTIMATES, ids, models,
+                                                   settings)
+        sweeps = {}
         for method, p in methods.items():
             earned = outcomes(p, r.to_numpy(float), arrays["cost"], arrays["cost_norm"],
                               settings)
@@ -223,6 +188,9 @@ def run(cfg: DictConfig) -> dict:
                 "mu_c": [mu[1] for mu in settings], "mean_score": earned["score"].mean(1),
                 "mean_cost": earned["cost"].mean(1), "mean_cost_norm": earned["cost_norm"].mean(1),
                 "utility": earned["utility"].mean(1)}))
+            at = own.get(method, slice(None))
+            sweeps[method] = (earned["score"][at], earned["cost"][at])
+        aiqs.append(aiq_table(protocol, sweeps, datasets.to_numpy()))
     chosen = pd.concat(named, ignore_index=True)
     sweep = pd.concat(points, ignore_index=True)
     out, ev = lay.evaluate(), cfg.evaluation
@@ -230,9 +198,9 @@ def run(cfg: DictConfig) -> dict:
     per_bench = utility_table(chosen, ["dataset"], ev)
     comparisons, gaps = routers_against_references(chosen, routers, models, ev)
     tables = [(chosen, CHOICE_COLUMNS), (pooled, UTILITY_COLUMNS),
-              (per_bench, list(per_bench.columns)), (sweep, POINT_COLUMNS),
+              (per_bench, PER_BENCHMARK_COLUMNS), (sweep, POINT_COLUMNS),
               (comparisons, COMPARISON_COLUMNS), (gaps, GAP_COLUMNS),
-              (aiq_table(sweep), AIQ_COLUMNS),
+              (pd.concat(aiqs, ignore_index=True), AIQ_COLUMNS),
               (pd.concat(shares, ignore_index=True), SHARE_COLUMNS)]
     for name, (table, columns) in zip(EVALUATE_FILES, tables, strict=True):
         write_csv(out / name, table, columns)
@@ -242,7 +210,8 @@ def run(cfg: DictConfig) -> dict:
                "sweep_points": len(settings), "cost_basis": pool["cost_basis"],
                "currency": pool["currency"],
                "bootstrap": {"resamples": int(ev.resamples), "seed": int(ev.seed),
-                             "confidence": float(ev.confidence), "paired": True}}
+                             "confidence": float(ev.confidence), "paired": True,
+                             "macro": "resampled within each benchmark"}}
     write_json(out / SUMMARY, summary)
     log.info("evaluated %d methods on %d test queries", pooled["method"].nunique(), len(ids))
     return summary

@@ -20,7 +20,7 @@ from trouter.label.answer import (
     score_benchmark_row,
 )
 from trouter.label.prompts import ANSWER_VERSION
-from trouter.label.scoring import CODE_DATASETS, METRICS
+from trouter.label.scoring import CODE_DATASETS, metric_name
 from trouter.layout import LABELS, QUERIES_JSONL, SUMMARY, Layout
 from trouter.llm.cards import card_from_config
 from trouter.llm.client import LLMClient
@@ -31,13 +31,14 @@ from trouter.stages.common import log, open_session
 
 
 def answer_config(cfg: DictConfig, dataset: str) -> AnswerConfig:
-    options = {} if dataset == SYNTHETIC else (
+    synthetic = dataset == SYNTHETIC
+    options = {"prompt": str(cfg.labeling.synthetic_prompt)} if synthetic else (
         OmegaConf.to_container(cfg.benchmarks[dataset].options, resolve=True) or {})
     max_tokens = answer_max_tokens(cfg, dataset)
     if max_tokens < 1:
         raise ConfigError(f"max_tokens for {dataset} must be >= 1, got {max_tokens}")
-    return AnswerConfig(max_tokens, float(cfg.labeling.temperature), int(cfg.labeling.seed),
-                        options)
+    temperature = cfg.labeling.synthetic_temperature if synthetic else cfg.labeling.temperature
+    return AnswerConfig(max_tokens, float(temperature), int(cfg.labeling.seed), options)
 
 
 def check_job(cfg: DictConfig) -> tuple[str, str]:
@@ -78,6 +79,7 @@ def run(cfg: DictConfig) -> dict:
     out = lay.labels(dataset, model)
     limits = sandbox.Limits(float(cfg.labeling.sandbox.timeout_s),
                             int(cfg.labeling.sandbox.memory_mb))
+    summary_metric = str(cfg.benchmarks.multi_news.metric)
     found = isolation.detect() if dataset in CODE_DATASETS else None
     if found is not None:
         isolation.require(found, bool(cfg.labeling.sandbox.allow_unprotected), dataset)
@@ -96,7 +98,7 @@ def run(cfg: DictConfig) -> dict:
         if dataset == SYNTHETIC:
             rows = judge_all(session, rows, queries, cfg)
         else:
-            rows = client.map(lambda p: score_benchmark_row(p[0], p[1], limits),
+            rows = client.map(lambda p: score_benchmark_row(p[0], p[1], limits, summary_metric),
                               list(zip(rows, queries, strict=True)), desc="score")
         score_s = time.monotonic() - start
         stats, servers = session.stats(), session.servers_started
@@ -104,8 +106,9 @@ def run(cfg: DictConfig) -> dict:
     write_csv(out / LABELS, df, LABEL_COLUMNS)
     live = stats["candidate"]["live_calls"]
     flagged = int((df["error"] != "").sum())
-    summary = {"dataset": dataset, "model": model, "metric": METRICS[dataset],
-               "answer_prompt": ANSWER_VERSION,
+    summary = {"dataset": dataset, "model": model, "metric": metric_name(dataset, summary_metric),
+               "answer_prompt": ANSWER_VERSION if acfg.options.get("prompt", "ours") == "ours"
+               else f"{ANSWER_VERSION}/synthetic-{acfg.options['prompt']}",
                "judge_prompt": JUDGE_VERSION if dataset == SYNTHETIC else None,
                "judge": cfg.judge.key if dataset == SYNTHETIC else None,
                "queries": len(df), "mean_score": float(df["score"].mean()),

@@ -9,24 +9,27 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.io import atomic_path, read_csv, read_json, write_csv, write_json, write_text
-from trouter.layout import MANIFEST, POOL, PROVENANCE, SUMMARY, Layout
+from trouter.label.tables import truncation_markdown
+from trouter.layout import LABEL_SUMMARY, MANIFEST, POOL, PROVENANCE, SUMMARY, Layout
 from trouter.provenance import footer, provenance
 from trouter.route.columns import (
     AIQ_COLUMNS,
     COMPARISON_COLUMNS,
     GAP_COLUMNS,
+    MEANS,
+    PER_BENCHMARK_COLUMNS,
     POINT_COLUMNS,
     SHARE_COLUMNS,
     SUMS,
     UTILITY_COLUMNS,
 )
+from trouter.route.plot import pareto_plot
 from trouter.route.pool import read_pool
 from trouter.route.report import (
     ablation_markdown,
     aiq_markdown,
     comparison_markdown,
     markdown_table,
-    pareto_plot,
     per_benchmark_markdown,
     recognition_markdown,
     shares_markdown,
@@ -57,15 +60,25 @@ def ablation_rows(cfg: DictConfig, utility: pd.DataFrame) -> list[dict]:
         table, missing = utility, f"routing.routers has no {spec.method}"
         if run:
             path = Layout(cfg).evaluate(str(run)) / "utility.csv"
-            table = read_csv(path, UTILITY_COLUMNS) if path.is_file() else utility.iloc[:0]
+            table = (read_csv(path, ["protocol", "method", *MEANS]) if path.is_file()
+                     else utility.iloc[:0])
             missing = f"no {path} (make ablation-evaluator)"
         hit = table[(table["protocol"] == "cold_start") & (table["method"] == spec.method)]
         if hit.empty:
             rows.append({"row": spec.row, "source": source, "missing": missing})
         else:
             rows.append({"row": spec.row, "source": source,
-                         **hit.iloc[0][NUMERIC].astype(float).to_dict()})
+                         **hit.iloc[0][MEANS].astype(float).to_dict()})
     return rows
+
+
+def label_summary(lay: Layout) -> pd.DataFrame:
+    """The collected labels' per-benchmark summary (truncated_share NaN where a summary from
+    before it was recorded lacks the column)."""
+    table = pd.read_csv(lay.collected() / LABEL_SUMMARY, keep_default_na=False)
+    table["truncated_share"] = pd.to_numeric(table.get("truncated_share", "nan"),
+                                             errors="coerce")
+    return table
 
 
 def run(cfg: DictConfig) -> dict:
@@ -74,19 +87,19 @@ def run(cfg: DictConfig) -> dict:
     pool = read_pool(lay.collected() / POOL)
     models = pool["models"]
     utility = read_csv(src / "utility.csv", UTILITY_COLUMNS)
-    per_bench = read_csv(src / "utility_per_benchmark.csv", [*UTILITY_COLUMNS, "dataset"])
+    per_bench = read_csv(src / "utility_per_benchmark.csv", PER_BENCHMARK_COLUMNS)
     points = read_csv(src / "points.csv", POINT_COLUMNS)
     aiq = read_csv(src / "aiq.csv", AIQ_COLUMNS)
     comparisons = read_csv(src / "comparisons.csv", COMPARISON_COLUMNS)
     gaps = read_csv(src / "gap.csv", GAP_COLUMNS)
     shares = read_csv(src / "shares.csv", SHARE_COLUMNS)
-    for df, cols in ((utility, NUMERIC), (per_bench, NUMERIC), (points, POINT_COLUMNS[2:]),
-                     (aiq, AIQ_COLUMNS[2:]), (comparisons, COMPARISON_COLUMNS[3:]),
+    for df, cols in ((utility, NUMERIC), (per_bench, MEANS), (points, POINT_COLUMNS[2:]),
+                     (aiq, ["aiq", "max_cost"]), (comparisons, COMPARISON_COLUMNS[3:]),
                      (gaps, SUMS), (shares, ["share"])):
-        df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap to close
+        df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap, the AIQ mean's cost
+    aiq["points"] = aiq["points"].astype(int)
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
-    write_csv(out / "utility_per_benchmark.csv", per_bench,
-              ["protocol", "method", "dataset", *NUMERIC])
+    write_csv(out / "utility_per_benchmark.csv", per_bench, PER_BENCHMARK_COLUMNS)
     write_csv(out / "aiq.csv", aiq, AIQ_COLUMNS)
     recognition = recognition_table(lay)
     write_csv(out / "task_recognition.csv", recognition, RECOGNITION_COLUMNS)
@@ -99,6 +112,10 @@ def run(cfg: DictConfig) -> dict:
     parts += [shares_markdown(shares, models, layout, names),
               comparison_markdown(comparisons, gaps), aiq_markdown(aiq, models),
               recognition_markdown(recognition)]
+    cut = truncation_markdown(label_summary(lay))
+    if cut:
+        parts.insert(0, cut)
+        log.warning("replies cut by max_tokens above 1%%: see %s", out / "table.md")
     record = provenance(cfg)
     write_json(lay.point_file(PROVENANCE), record)
     write_text(out / "table.md", "\n".join(parts) + footer(record))
