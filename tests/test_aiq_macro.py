@@ -112,7 +112,7 @@ def test_evaluate_and_report_average_over_benchmarks(tmp_path):
     folder = router_dir(tmp_path, "prompt_llm", "cold_start", *routing)
     write_csv(folder / "predictions.csv", pd.DataFrame(
         [{"fold": "all", "query_id": q, "dataset": q.split("-")[0], "mu_r": mu[0],
-          "mu_c": mu[1], "model": MODELS[int(p[s, i].argmax())], "p": 1.0}
+          "mu_c": mu[1], "model": MODELS[int(p[s, i].argmax())], "p": 1.0, "seed": 1234}
          for s, mu in enumerate(GRID) for i, q in enumerate(ids)]), PREDICTION_COLUMNS)
     write_json(folder / "summary.json", {"task_recognition": {}})
     write_point(overrides(tmp_path, *routing))
@@ -141,3 +141,22 @@ def test_evaluate_and_report_average_over_benchmarks(tmp_path):
     assert "| Utility Sum | Utility Sum (macro) |" in text
     assert text.startswith("**Replies cut by max_tokens**")
     assert f"| squad | {MODELS[0]} | 100.0% |" in text and f"| gsm8k | {MODELS[0]} |" not in text
+
+
+def test_seed_interval_holds_training_variance():
+    from trouter.route.seeds import joint_interval, seed_rows
+
+    idx = resample_indices(40, 1000, 0)
+    # seeds that agree: the interval is the queries' alone
+    same = pd.DataFrame({s: np.tile([0.0, 1.0], 20) for s in (1, 2, 3)})
+    lo, hi = joint_interval(same, idx, 0.95, 0)
+    alone = np.percentile(same[1].to_numpy()[idx].mean(1), [2.5, 97.5])
+    assert (lo, hi) == pytest.approx(tuple(alone))
+    # queries that agree, seeds that do not (means 0.2, 0.5, 0.8): only the seeds spread it
+    apart = pd.DataFrame({1: np.full(40, 0.2), 2: np.full(40, 0.5), 3: np.full(40, 0.8)})
+    lo, hi = joint_interval(apart, idx, 0.95, 0)
+    assert lo == pytest.approx(0.2) and hi == pytest.approx(0.8)
+    row = seed_rows("in_domain", {"r": apart}, idx, 0.95, 0).iloc[0]
+    assert (row["seeds"], row["utility_sum"], row["min"], row["max"]) == (3, pytest.approx(0.5),
+                                                                         0.2, 0.8)
+    assert row["sd"] == pytest.approx(0.3)

@@ -204,3 +204,17 @@ def test_packed_texts_round_trip_and_stay_small(tmp_path):
     np.savez(tmp_path / "e.npz", **pack_texts([]))
     with np.load(tmp_path / "e.npz") as z:
         assert unpack_texts(z) == []
+
+
+def test_best_model_per_task_by_hand():
+    from trouter.route.methods import task_best_choices
+
+    # task a: model 0 scores 0.5 at cost 0, model 1 scores 1 at cost 1 (one label unscored);
+    # task b: both score 1, a tie at cost 0: the cheaper (first) model
+    train = {"a": (np.array([[1.0, 1.0], [0.0, np.nan], [0.5, 1.0]]), np.array([[0, 1.0]] * 3)),
+             "b": (np.ones((2, 2)), np.zeros((2, 2)))}
+    settings = [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2)]
+    p = task_best_choices(train, np.array(["a", "b", "a"]), 2, settings)
+    # task a mean score (0.5, 1.0): U = (0.1, -0.6), (0.25, 0.0), (0.4, 0.6)
+    assert p[:, [0, 2]].argmax(-1).tolist() == [[0, 0], [0, 0], [1, 1]]
+    assert (p[:, 1].argmax(-1) == 0).all() and (p.sum(-1) == 1).all()

@@ -265,3 +265,16 @@ def test_knn_picks_k_on_validation_and_finds_the_needed_model(tmp_path):
     # performance-first: the small model where it scores (task A), the big one where only it does
     picks = router.choose(test, [SETTINGS["perf_first"]])[0].argmax(-1)
     assert (picks == (test.tasks == "tB")).all()
+
+
+def test_ensemble_weights_by_hand():
+    from trouter.routers.ensemble import best_weights, simplex
+
+    assert len(simplex(3, 0.1)) == 66 and all(w.sum() == pytest.approx(1) for w in simplex(3, 0.1))
+    target = np.array([[1.0, 0.0], [0.0, np.nan]])
+    a, b = np.array([[1.0, 0.0], [0.0, 0.5]]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    weights, error = best_weights([a, b], target, 0.5)
+    assert weights.tolist() == [1.0, 0.0] and error == 0.0  # a is right where the target is known
+    # halfway between two estimates that err on opposite sides: the mix is exact
+    weights, error = best_weights([target + 0.2, target - 0.2], target, 0.25)
+    assert weights.tolist() == [0.5, 0.5] and error == pytest.approx(0.0)

@@ -113,7 +113,8 @@ def test_routing_stages(tmp_path):
         assert {"train/loss", "val/loss", "val/task_acc"} <= set(metrics.columns)
         assert not list(folder.glob("all/*/wandb"))  # logger=none
         # test queries were drawn around their task type: recognition finds every one
-        assert s["task_recognition"]["gsm8k"] == {"queries": 12, "top1": 1.0}
+        assert s["task_recognition"]["gsm8k"] == {"queries": 12, "top1": 1.0,
+                                                  "against": "assigned task type"}
         pred = pd.read_csv(folder / "predictions.csv")
         assert (pred["p"] == 1).all() and len(pred) == 12 * 21  # one pick per query and setting
         a = train_router.run(config(tmp_path, f"routing.protocol={protocol}",
@@ -134,7 +135,7 @@ def test_routing_stages(tmp_path):
     for c in sums:  # every mean inside its interval
         assert (utility[f"{c}_lo"] <= utility[c] + 1e-12).all()
         assert (utility[c] <= utility[f"{c}_hi"] + 1e-12).all()
-    methods = {"oracle", "random", "adaptive_llm", "trouter", *MODELS}
+    methods = {"oracle", "random", "task_best", "adaptive_llm", "trouter", *MODELS}
     for setting in ("cold_start", "in_domain"):
         rows = utility[utility["protocol"] == setting].set_index("method").drop(columns="protocol")
         assert set(rows.index) == methods
@@ -150,10 +151,20 @@ def test_routing_stages(tmp_path):
     assert gap["cost_first"].isna().all()  # the cheap model is the oracle there: no gap
     comparisons = pd.read_csv(run / "evaluate/comparisons.csv")
     trouter = comparisons[comparisons["method"] == "trouter"]
-    assert set(trouter["against"]) == {"adaptive_llm", MODELS[0]}  # best Utility Sum
+    assert set(trouter["against"]) == {"adaptive_llm", MODELS[0], "task_best"}
     assert (trouter["utility_sum_diff"] > 0).all() and (trouter["p_value"] < 0.05).all()
     adaptive = comparisons[comparisons["method"] == "adaptive_llm"]
-    assert set(adaptive["against"]) == {MODELS[0]}  # not against itself
+    assert set(adaptive["against"]) == {MODELS[0], "task_best"}  # not against itself
+    # the best model per task: on gsm8k's training rows the small model scores 0.5 at cost_norm
+    # 0, the big one 1.0 at 1; mean training utility picks small, small, big per setting
+    choices = pd.read_csv(run / "evaluate/choices.csv")
+    lookup = choices[(choices["method"] == "task_best") & (choices["protocol"] == "in_domain")]
+    assert lookup.groupby("utility_setting")["model"].agg(set).to_dict() == {
+        "cost_first": {MODELS[0]}, "balanced": {MODELS[0]}, "perf_first": {MODELS[1]}}
+    assert set(comparisons[comparisons["method"] == "task_best"]["against"]) == {
+        MODELS[0], "adaptive_llm"}
+    assert ("in_domain", "task_best") in gap.index
+    assert "| *best model per task* |" in (run / "report/table.md").read_text()
     assert (run / "report/cost_quality.png").stat().st_size > 10_000
     aiq = pd.read_csv(run / "report/aiq.csv")
     assert set(aiq["dataset"]) == {"gsm8k", "mean"} and (aiq["points"] == 21).all()
@@ -194,11 +205,12 @@ def test_star_variants_ablations_and_the_paper_table(tmp_path):
     write_point(overrides(tmp_path, *routing))
     evaluate.run(config(tmp_path, *routing))
     shares = pd.read_csv(run / "evaluate/shares.csv")
-    assert set(shares["method"]) == {"oracle", "random", "trouter", "adaptive_llm", "knn",
-                                     "metric_router", "trouter_domain", "metric_router_star"}
+    assert set(shares["method"]) == {"oracle", "random", "task_best", "trouter", "adaptive_llm",
+                                     "knn", "metric_router", "trouter_domain",
+                                     "metric_router_star"}
     comparisons = pd.read_csv(run / "evaluate/comparisons.csv")
     against = comparisons[comparisons["method"] == "trouter"]["against"]
-    assert set(against) == {MODELS[0], "adaptive_llm", "knn"}  # kNN: the bar to pass
+    assert set(against) == {MODELS[0], "adaptive_llm", "knn", "task_best"}  # the bars to pass
     assert np.allclose(shares.groupby(["method", "utility_setting"])["share"].sum(), 1.0)
     report.run(config(tmp_path, *routing))
     table = (run / "report/table.md").read_text()
@@ -320,3 +332,96 @@ def test_hydra_multirun_of_one_stage_writes_distinct_folders(tmp_path):
     # Hydra's record of the multirun sits under the results, not in the working directory
     assert not (ROOT / "multirun").exists() and not (ROOT / "multirun.yaml").exists()
     assert list(tmp_path.rglob("multirun/multirun.yaml"))
+
+
+def test_task_prior_by_dataset_and_where_priors_land(tmp_path):
+    """routing.task_prior=dataset: every query takes the node its dataset is named on; a dataset
+    no node names is an error; nearest's landing per dataset is reported."""
+    from trouter.errors import DataError
+    from trouter.route.tasks import dataset_nodes, landing
+
+    lay = make_run(tmp_path, np.random.default_rng(0))
+    path = lay.taxonomy() / "nodes.csv"
+    nodes = pd.read_csv(path, keep_default_na=False)
+    nodes["dataset"] = nodes["id"].map({"nB": "gsm8k"}).fillna("")
+    nodes.to_csv(path, index=False)
+    by_dataset = ("routing.task_prior=dataset",)
+    summary = assign_tasks.run(config(tmp_path, *by_dataset))
+    assigned = pd.read_csv(Layout(config(tmp_path, *by_dataset)).assign() / "assignments.csv")
+    assert (assigned["node_id"] == "nB").all() and (assigned["method"] == "dataset").all()
+    assert summary["per_dataset"]["gsm8k"]["own_share"] == 1.0 and not summary["warnings"]
+    # recognition is scored against the dataset's own node (half the test queries look like nA)
+    s = train_router.run(config(tmp_path, *by_dataset, "routing.protocol=cold_start"))
+    assert s["task_recognition"]["gsm8k"] == {"queries": 12, "top1": 0.5,
+                                              "against": "dataset node"}
+    # nearest puts the odd (nA-like) half elsewhere: reported per dataset
+    summary = assign_tasks.run(config(tmp_path))
+    assert summary["per_dataset"]["gsm8k"]["own_share"] == pytest.approx(0.5)
+    nodes["dataset"] = nodes["id"].map({"nB": "squad"}).fillna("")
+    nodes.to_csv(path, index=False)
+    with pytest.raises(TrouterError, match=r"no node names dataset\(s\) \['gsm8k'\]"):
+        assign_tasks.run(config(tmp_path, "routing.task_prior=dataset"))
+    # mostly on another dataset's node, or mostly off its own: warned
+    table = pd.DataFrame({"dataset": ["winogrande"] * 4 + ["arc"] * 2,
+                          "node_id": ["n-arc", "n-arc", "n-arc", "n-wino", "n-arc", "n-arc"]})
+    report, warnings = landing(table, {"arc": "n-arc", "winogrande": "n-wino"})
+    assert report["winogrande"]["own_share"] == 0.25 and report["arc"]["own_share"] == 1.0
+    assert warnings == ["75% of winogrande's 4 queries were assigned n-arc, the task type of arc"]
+    assert landing(table.assign(node_id="n-x"), {"arc": "n-arc"})[1] == [
+        "only 0% of arc's 2 queries were assigned its own task type n-arc"]
+    with pytest.raises(DataError, match="named by nodes 'a' and 'b'"):
+        dataset_nodes([{"id": i, "level": "difficulty", "dataset": "d"} for i in "ab"], "t.csv")
+    with pytest.raises(DataError, match="only difficulty nodes"):
+        dataset_nodes([{"id": "a", "level": "domain", "dataset": "d"}], "t.csv")
+
+
+def test_several_training_seeds_in_one_job(tmp_path):
+    """routing.seeds: a seeded router trains once per seed in one job; evaluate reports the mean
+    over seeds, its spread and an interval over seeds and queries, and in how many seeds each
+    comparison holds; an unseeded router trains once."""
+    seeds = ("routing.seeds=[1234,7,8]", "routing.seeds_per_protocol.in_domain=2",
+             "routing.routers=[trouter,knn]", "routing.protocols=[cold_start,in_domain]")
+    lay = make_run(tmp_path, np.random.default_rng(0), extra=seeds)
+    assign_tasks.run(config(tmp_path, *seeds))
+    for protocol in ("cold_start", "in_domain"):
+        for router in ("trouter", "knn"):
+            s = train_router.run(config(tmp_path, *seeds, f"routing.protocol={protocol}",
+                                        router=router))
+            want = ([1234] if router == "knn" else
+                    [1234, 7, 8] if protocol == "cold_start" else [1234, 7])
+            assert s["seeds"] == want and list(s["other_seeds"]) == [str(x) for x in want[1:]]
+            pred = pd.read_csv(router_dir(tmp_path, router, protocol, *seeds) /
+                               "predictions.csv")
+            assert sorted(set(pred["seed"])) == sorted(want) and len(pred) == 12 * 21 * len(want)
+    write_point(overrides(tmp_path, *seeds))
+    evaluate.run(config(tmp_path, *seeds))
+    table = pd.read_csv(lay.run / "evaluate/seeds.csv").set_index(["protocol", "method"])
+    assert list(table.index) == [("cold_start", "trouter"), ("in_domain", "trouter")]
+    row = table.loc[("cold_start", "trouter")]
+    assert row["seeds"] == 3 and row["min"] <= row["utility_sum"] <= row["max"]
+    assert row["lo"] <= row["utility_sum"] <= row["hi"]
+    utility = pd.read_csv(lay.run / "evaluate/utility.csv").set_index(["protocol", "method"])
+    assert utility.loc[("cold_start", "trouter"), "utility_sum"] == pytest.approx(
+        row["utility_sum"])  # the mean over seeds is the seed-averaged choice's utility
+    comparisons = pd.read_csv(lay.run / "evaluate/comparisons.csv")
+    mine = comparisons[comparisons["method"] == "trouter"].set_index(["protocol", "against"])
+    assert (mine.xs("cold_start")["seeds"] == 3).all()
+    assert mine["holds_in"].between(0, mine["seeds"]).all()
+    knn = comparisons[comparisons["method"] == "knn"]
+    assert (knn["seeds"] == 1).all()
+    with pytest.raises(TrouterError, match="lists a seed twice"):
+        write_point(overrides(tmp_path, "routing.seeds=[1,1]"))
+
+
+def test_same_seed_same_machine_same_predictions(tmp_path):
+    """Determinism: the same inputs and seed give byte-identical predictions and estimates."""
+    outputs = []
+    for run in ("a", "b"):
+        root = tmp_path / run
+        make_run(root, np.random.default_rng(0))
+        assign_tasks.run(config(root))
+        train_router.run(config(root, "routing.protocol=in_domain"))
+        folder = router_dir(root, "trouter", "in_domain")
+        outputs.append([(folder / f).read_bytes() for f in ("predictions.csv",
+                                                            "estimates.csv")])
+    assert outputs[0] == outputs[1]

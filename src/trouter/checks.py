@@ -75,6 +75,8 @@ SHARE = Number(low=0, high=1)
 # Patterns over dotted keys (fnmatch: `*` also crosses dots); the first that matches a key wins.
 RULES: list[tuple[str, Number]] = [
     ("seed", SEED), ("*.seed", SEED), ("*split_seed", SEED),
+    ("routing.seeds", Number(integer=True, low=0, high=2**32 - 1, items=True, null=True)),
+    ("routing.seeds_per_protocol.*", Number(integer=True, low=1, null=True)),
     ("router.temperature", POSITIVE),
     ("*generation.temperature", SAMPLING), ("labeling.temperature", SAMPLING),
     ("labeling.synthetic_temperature", SAMPLING),
@@ -142,6 +144,7 @@ def check_config(cfg: DictConfig, where: str = "config") -> None:
         if value is not None and value not in allowed:
             raise ConfigError(f"{where}: {key} must be one of {list(allowed)}, got {value!r}")
     _check_weights(tree.get("evaluation", {}).get("weights") or [], where)
+    _check_seeds(tree.get("routing", {}), where)
     _check_name(tree.get("name"), where)
 
 
@@ -151,6 +154,18 @@ def _check_weights(pairs, where: str) -> None:
                 and sum(pair) > 0):
             raise ConfigError(f"{where}: evaluation.weights holds pairs [mu_r, mu_c] in [0, 1] "
                               f"(not both 0), got {pair!r}")
+
+
+def _check_seeds(routing: dict, where: str) -> None:
+    from trouter.route.protocols import PROTOCOLS
+
+    seeds = routing.get("seeds") or []
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where}: routing.seeds lists a seed twice: {seeds}")
+    unknown = sorted(set(routing.get("seeds_per_protocol") or {}) - set(PROTOCOLS))
+    if unknown:  # a key added with '+'
+        raise ConfigError(f"{where}: routing.seeds_per_protocol names {unknown}, not protocols "
+                          f"{list(PROTOCOLS)}")
 
 
 def _check_name(name, where: str) -> None:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from trouter.catalog import card_settings
 from trouter.data import SYNTHETIC
 from trouter.data.files import sha256_of
+from trouter.route.protocols import router_seeds
 from trouter.route.utility import sweep_settings
 
 # Bump a stage's number when its outputs change for the same settings: its folders get new keys.
@@ -39,7 +40,7 @@ PREDICTIONS, ESTIMATES = "predictions.csv", "estimates.csv"
 SUMMARY, LOG = "summary.json", "log.txt"
 CONFIG, MANIFEST, PROVENANCE = "config.yaml", "point.json", "provenance.json"
 EVALUATE_FILES = ("choices.csv", "utility.csv", "utility_per_benchmark.csv", "points.csv",
-                  "comparisons.csv", "gap.csv", "aiq.csv", "shares.csv")
+                  "comparisons.csv", "gap.csv", "aiq.csv", "shares.csv", "seeds.csv")
 EVALUATE, REPORT, COMPARE = "evaluate", "report", "compare"
 UTILITY, POINTS_CSV = "utility.csv", "points.csv"
 COMPARE_FILES = (POINTS_CSV, UTILITY, "curves.csv", "table.md", "synthesizers.png", "curves.png")
@@ -139,8 +140,9 @@ class Layout:
             router = g("router")
             out = {"labels": self.key(self.labels_stage), "assign": self.key("assign_tasks"),
                    "router": router, "variant": g("routing.variant"), "protocol": protocol,
-                   "seed": g("routing.seed"),
                    "settings": self.settings() if router.get("uses_weights") else None}
+            seeds = router_seeds(self.cfg.routing, self.cfg.router, protocol)
+            out |= {"seed": seeds[0]} if len(seeds) == 1 else {"seeds": seeds}
         else:
             raise KeyError(f"layout: no keyed stage {stage!r}")
         return base | out

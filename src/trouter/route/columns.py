@@ -10,7 +10,11 @@ MEANS = [f"{c}{x}" for c in SUMS for x in ("", "_lo", "_hi")]
 MACRO = [f"{c}_macro{x}" for c in SUMS for x in ("", "_lo", "_hi")]
 UTILITY_COLUMNS = ["protocol", "method", *MEANS, *MACRO]
 PER_BENCHMARK_COLUMNS = ["protocol", "method", "dataset", *MEANS]
-COMPARISON_COLUMNS = ["protocol", "method", "against", "utility_sum_diff", "p_value"]
+# seeds: how many training seeds the router's numbers average; holds_in: in how many of them the
+# router alone beats the reference (positive difference, p below 1 - evaluation.confidence)
+COMPARISON_COLUMNS = ["protocol", "method", "against", "utility_sum_diff", "p_value", "seeds",
+                      "holds_in"]
+SEED_COLUMNS = ["protocol", "method", "seeds", "utility_sum", "sd", "min", "max", "lo", "hi"]
 GAP_COLUMNS = ["protocol", "method", "best_single", *SUMS]
 POINT_COLUMNS = ["protocol", "method", "mu_r", "mu_c", "mean_score", "mean_cost",
                  "mean_cost_norm", "utility"]

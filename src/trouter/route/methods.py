@@ -11,7 +11,7 @@ from trouter.routers.base import one_hot
 
 CHOICE_COLUMNS = ["protocol", "method", "utility_setting", "query_id", "dataset", "model",
                   "score", "cost", "cost_norm", "utility"]
-REFERENCES = ("oracle", "random")
+REFERENCES = ("oracle", "random", "task_best")
 
 
 def reference_choices(r: np.ndarray, c_norm: np.ndarray, models: list[str],
@@ -26,6 +26,21 @@ def reference_choices(r: np.ndarray, c_norm: np.ndarray, models: list[str],
         p[:, :, j] = 1.0
         out[model] = p
     return out
+
+
+def task_best_choices(train: dict[str, tuple[np.ndarray, np.ndarray]], datasets: np.ndarray,
+                      m: int, settings: list[tuple[float, float]]) -> np.ndarray:
+    """[S, N, M] choices of the best model per task: per dataset and setting, the model with the
+    highest mean utility over the dataset's training rows (ties to the cheaper), for every test
+    query of that dataset; no embedding, no query text. train: dataset -> (score, cost_norm),
+    each [n, M] (NaN for an unscored label)."""
+    p = np.zeros((len(settings), len(datasets), m))
+    for dataset, (r, c) in train.items():
+        rows = np.asarray(datasets) == dataset
+        mean_r, mean_c = np.nanmean(r, 0, keepdims=True), np.nanmean(c, 0, keepdims=True)
+        for s, mu in enumerate(settings):
+            p[s, rows, route_by_utility(mean_r, mean_c, *mu)[0]] = 1.0
+    return p
 
 
 def outcomes(p: np.ndarray, r: np.ndarray, cost: np.ndarray, c_norm: np.ndarray,

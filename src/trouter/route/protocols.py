@@ -39,6 +39,19 @@ def routed_methods(routing, protocol: str) -> list[str]:
     return [*map(str, routing.routers), *star]
 
 
+def router_seeds(routing, router, protocol: str) -> list[int]:
+    """The training seeds of a router under a protocol: routing.seeds (else routing.seed), the
+    first routing.seeds_per_protocol[protocol] of them; one for a router whose config does not
+    say `seeded: true` (its training has no randomness)."""
+    seeds = [int(s) for s in (routing.get("seeds") or [routing.seed])]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"routing.seeds={seeds}: a seed is listed twice")
+    if not router.get("seeded", False):
+        return seeds[:1]
+    n = (routing.get("seeds_per_protocol") or {}).get(protocol)
+    return seeds[: int(n)] if n else seeds
+
+
 def check_protocol(protocol: str) -> None:
     if protocol not in PROTOCOLS:
         raise ConfigError(f"protocol {protocol!r}: expected one of {PROTOCOLS}")

@@ -44,9 +44,11 @@ def best_single(rows: pd.DataFrame, models: list[str], col: str = "utility_sum")
 
 
 def reference_rows(rows: pd.DataFrame, models: list[str]) -> list[tuple[str, str]]:
-    """(label, method) of the reference rows: best single model by Utility Sum, oracle, random."""
+    """(label, method) of the reference rows: best single model by Utility Sum, the best model
+    per task (when evaluated), oracle, random."""
     single = best_single(rows, models)
-    return [(f"*best single model ({single})*", single), ("*oracle*", "oracle"),
+    task = [("*best model per task*", "task_best")] if "task_best" in rows.index else []
+    return [(f"*best single model ({single})*", single), *task, ("*oracle*", "oracle"),
             ("*random*", "random")]
 
 
@@ -75,7 +77,9 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, la
             "interval from a paired bootstrap over the test queries; Utility Sum (macro): the mean "
             "over the benchmarks of each one's mean (every benchmark weighs the same), resampled "
             "within each benchmark; bold: the best router per column; the best single model (by "
-            "Utility Sum), the oracle and random (expected value of a uniform choice) are "
+            "Utility Sum), the best model per task (per dataset and setting the model with the "
+            "highest mean training utility), the oracle and random (expected value of a uniform "
+            "choice) are "
             f"references. ⋆: trained on the real data of the other "
             f"benchmarks only (each benchmark tested by the model that never saw it). Cost: "
             f"{cost_basis}.")
@@ -92,8 +96,7 @@ def per_benchmark_markdown(per_bench: pd.DataFrame, models: list[str], layout: d
         tables = {d: part[part["dataset"] == d].set_index("method") for d in datasets}
         pooled = part.groupby("method")["utility_sum"].mean().to_frame()
         routers = routers_in_layout(pooled.index, list(layout.get(protocol, [])), models)
-        refs = [(f"*best single model ({best_single(pooled, models)})*",
-                 best_single(pooled, models)), ("*oracle*", "oracle")]
+        refs = [r for r in reference_rows(pooled, models) if r[1] != "random"]
         lines = [f"*{title}*", "", "| Method | " + " | ".join(datasets) + " |",
                  "|---|" + "---:|" * len(datasets)]
         top = {d: tables[d].loc[routers, "utility_sum"].max() for d in datasets} if routers else {}
@@ -144,13 +147,16 @@ def shares_markdown(shares: pd.DataFrame, models: list[str], layout: dict, names
 def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
     """Does each router beat the best single model and Adaptive LLM, and how much of the gap
     from the best single model to the oracle does it close?"""
-    lines = ["**Routers against the references** (the best single model, Adaptive LLM and kNN: "
-             "Utility Sum difference; p: one-sided paired bootstrap p-value that the router is "
-             "not better)", "",
-             "| Protocol | Router | Against | Difference | p |", "|---|---|---|---:|---:|"]
+    lines = ["**Routers against the references** (the best single model, Adaptive LLM, kNN and "
+             "the best model per task — per dataset and setting the model with the highest mean "
+             "training utility, a lookup by task name: Utility Sum difference; p: one-sided "
+             "paired bootstrap p-value that the router is not better; holds in seeds: in how many "
+             "of its training seeds the router alone is better with p < 0.05)", "",
+             "| Protocol | Router | Against | Difference | p | Holds in seeds |",
+             "|---|---|---|---:|---:|---:|"]
     for r in comparisons.itertuples(index=False):
         lines.append(f"| {r.protocol} | {r.method} | {r.against} | {r.utility_sum_diff:+.4f} | "
-                     f"{r.p_value:.3f} |")
+                     f"{r.p_value:.3f} | {r.holds_in}/{r.seeds} |")
     lines += ["", "**Share of the gap from the best single model to the oracle** "
               "((U_router − U_best single) / (U_oracle − U_best single), with the best single "
               "model of each setting; – where that model is the oracle)", "",
@@ -164,16 +170,34 @@ def comparison_markdown(comparisons: pd.DataFrame, gaps: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seeds_markdown(seeds: pd.DataFrame, names: dict) -> str:
+    """Routers trained with several seeds: the mean Utility Sum over them, their spread, and
+    the interval over seeds and queries together; empty with one seed."""
+    if seeds.empty:
+        return ""
+    lines = ["**Across training seeds** (Utility Sum: the mean over the seeds; sd, min and max "
+             "of the per-seed means; 95% interval from a bootstrap over seeds and test queries "
+             "together)", "", "| Protocol | Router | Seeds | Utility Sum | sd | min – max | "
+             "95% interval |", "|---|---|---:|---:|---:|---|---|"]
+    for r in seeds.itertuples(index=False):
+        lines.append(f"| {r.protocol} | {names.get(r.method, r.method)} | {r.seeds} | "
+                     f"{r.utility_sum:.4f} | {r.sd:.4f} | {r.min:.4f} – {r.max:.4f} | "
+                     f"[{r.lo:.4f}, {r.hi:.4f}] |")
+    return "\n".join(lines) + "\n"
+
+
 def recognition_markdown(table: pd.DataFrame) -> str:
     """Top-1 agreement of q(t|q) with the assigned task type, per router, protocol and dataset."""
     if table.empty:
         return ""
     lines = ["**Task recognition** (test queries: how often the router's recognised task type is "
-             "the one assign_tasks gave the query)", "",
-             "| Router | Protocol | Dataset | Queries | Top-1 agreement |",
-             "|---|---|---|---:|---:|"]
+             "the dataset's own node where the taxonomy names one, else the one assign_tasks "
+             "gave the query)", "",
+             "| Router | Protocol | Dataset | Queries | Top-1 agreement | Against |",
+             "|---|---|---|---:|---:|---|"]
     for r in table.itertuples(index=False):
-        lines.append(f"| {r.method} | {r.protocol} | {r.dataset} | {r.queries} | {r.top1:.2f} |")
+        lines.append(f"| {r.method} | {r.protocol} | {r.dataset} | {r.queries} | {r.top1:.2f} "
+                     f"| {r.against} |")
     return "\n".join(lines) + "\n"
 
 

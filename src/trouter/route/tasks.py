@@ -32,6 +32,48 @@ def load_nodes(path) -> list[dict]:
     return nodes
 
 
+def dataset_nodes(nodes: list[dict], where) -> dict[str, str]:
+    """Dataset -> the difficulty node a taxonomy names for it in its optional `dataset` column
+    (the task type of that dataset's queries under routing.task_prior=dataset); empty when the
+    table has no such column."""
+    out: dict[str, str] = {}
+    for node in nodes:
+        dataset = str(node.get("dataset") or "")
+        if not dataset:
+            continue
+        if node["level"] != LEVELS[-1]:
+            raise DataError(f"{where}: node {node['id']!r} names dataset {dataset!r}, but only "
+                            f"{LEVELS[-1]} nodes (task types) may")
+        if dataset in out:
+            raise DataError(f"{where}: dataset {dataset!r} is named by nodes {out[dataset]!r} "
+                            f"and {node['id']!r}")
+        out[dataset] = node["id"]
+    return out
+
+
+def landing(assigned, own: dict[str, str]) -> tuple[dict, list[str]]:
+    """Per dataset of an assignment table (dataset, node_id): the share of its queries on each
+    of its top task types, and its own node's share where the taxonomy names one; warnings where
+    a dataset's queries land mostly on another dataset's node, or mostly off their own."""
+    owner = {node: d for d, node in own.items()}
+    report, warnings = {}, []
+    for dataset, rows in assigned.groupby("dataset"):
+        shares = rows["node_id"].value_counts(normalize=True)
+        top, share = str(shares.index[0]), float(shares.iloc[0])
+        mine = own.get(dataset)
+        report[dataset] = {"queries": len(rows), "top": {str(k): round(float(v), 4) for k, v
+                                                           in shares.head(3).items()},
+                           "own_node": mine,
+                           "own_share": None if mine is None else float(shares.get(mine, 0.0))}
+        if owner.get(top, dataset) != dataset and share > 0.5:
+            warnings.append(f"{share:.0%} of {dataset}'s {len(rows)} queries were assigned "
+                            f"{top}, the task type of {owner[top]}")
+        elif mine is not None and report[dataset]["own_share"] < 0.5:
+            warnings.append(f"only {report[dataset]['own_share']:.0%} of {dataset}'s "
+                            f"{len(rows)} queries were assigned its own task type {mine}")
+    return report, warnings
+
+
 def task_types(nodes: list[dict], level: str = LEVELS[-1]) -> list[dict]:
     """Every node of a level (by default the difficulty nodes, the task types) with its profile
     text: its own description and its parents'; for difficulty nodes also their ancestors' ids

@@ -26,6 +26,7 @@ REGISTRY = {
     "routerdc": "trouter.routers.routerdc:RouterDC",
     "routerdc_frozen": "trouter.routers.routerdc:RouterDC",
     "prompt_llm": "trouter.routers.prompt_llm:PromptLLM",
+    "ensemble": "trouter.routers.ensemble:Ensemble",
 }
 
 __all__ = ["REGISTRY", "Router", "RouterContext", "RoutingTable", "make_router", "router_class"]

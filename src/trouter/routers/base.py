@@ -14,9 +14,9 @@ from omegaconf import DictConfig
 from trouter.route.utility import route_by_utility
 
 # The one predictions contract of every router (train_router/<router>/<protocol>/predictions.csv):
-# p is the probability the router sends the query to the model under the utility setting
-# (mu_r, mu_c); rows with p > 0, summing to 1 per query and setting.
-PREDICTION_COLUMNS = ["fold", "query_id", "dataset", "mu_r", "mu_c", "model", "p"]
+# p is the probability the router trained with `seed` sends the query to the model under the
+# utility setting (mu_r, mu_c); rows with p > 0, summing to 1 per seed, query and setting.
+PREDICTION_COLUMNS = ["fold", "query_id", "dataset", "mu_r", "mu_c", "model", "p", "seed"]
 
 
 @dataclass

@@ -8,16 +8,16 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.data import SYNTHETIC
-from trouter.errors import ConfigError
+from trouter.errors import ConfigError, DataError
 from trouter.io import write_csv, write_json
 from trouter.layout import ASSIGNMENTS, LABELS, QUERIES_NPZ, SUMMARY, TASKS_NPZ, Layout
 from trouter.llm.cards import card_from_config
 from trouter.route.data import queries_of, read_labels
 from trouter.route.labeller import LABELLER_PROMPTS, label_query, label_query_stepwise
-from trouter.route.tasks import load_nodes, task_types
+from trouter.route.tasks import dataset_nodes, landing, load_nodes, task_types
 from trouter.stages.common import log, open_session
 
-METHODS = ("nearest", "llm")
+METHODS = ("nearest", "llm", "dataset")
 COLUMNS = ["query_id", "dataset", "split", "node_id", "method"]
 
 
@@ -43,6 +43,17 @@ def llm_picks(cfg: DictConfig, lay: Layout, texts: list[str],
         return client.map(one, texts, desc="task labels"), session.stats()
 
 
+def by_dataset(datasets: list[str], own: dict[str, str], task_ids: list[str],
+               where) -> list[int]:
+    """routing.task_prior=dataset: each query's task type is the node named for its dataset."""
+    missing = sorted(set(datasets) - set(own))
+    if missing:
+        raise DataError(f"{where}: routing.task_prior=dataset, but no node names dataset(s) "
+                        f"{missing} in the `dataset` column")
+    index = {t: i for i, t in enumerate(task_ids)}
+    return [index[own[d]] for d in datasets]
+
+
 def run(cfg: DictConfig) -> dict:
     method = cfg.routing.task_prior
     if method not in METHODS:
@@ -58,6 +69,10 @@ def run(cfg: DictConfig) -> dict:
     nearest = np.argmax(vecs @ task_vecs.T, axis=1)
     picks, methods, stats = list(nearest), ["nearest"] * len(nearest), None
     out = lay.assign()
+    own = dataset_nodes(load_nodes(lay.taxonomy_nodes()), lay.taxonomy_nodes())
+    if method == "dataset":
+        picks, methods = by_dataset(list(queries["dataset"]), own, task_ids,
+                                    lay.taxonomy_nodes()), ["dataset"] * len(picks)
     prompt = cfg.routing.labeller_prompt
     if method == "llm":
         if prompt not in LABELLER_PROMPTS:
@@ -73,11 +88,15 @@ def run(cfg: DictConfig) -> dict:
                           "split": queries["split"].to_numpy(),
                           "node_id": [task_ids[i] for i in picks], "method": methods})
     write_csv(out / ASSIGNMENTS, table, COLUMNS)
+    per_dataset, warnings = landing(table, own)
+    for warning in warnings:
+        log.warning("task prior (%s): %s", method, warning)
     summary = {"method": method, "queries": len(table), "labeller_prompt":
                LABELLER_PROMPTS[prompt] if method == "llm" else None,
                "fallbacks": int(table["method"].str.startswith("nearest (").sum()),
                "agreement_with_nearest": float(np.mean(np.array(picks) == nearest))
-               if len(picks) else None, "llm": stats}
+               if len(picks) else None, "llm": stats, "per_dataset": per_dataset,
+               "warnings": warnings}
     write_json(out / SUMMARY, summary)
     log.info("assigned task types to %d queries by %s", len(table), method)
     return summary

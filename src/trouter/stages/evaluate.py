@@ -12,7 +12,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from trouter.errors import ConfigError, DataError
-from trouter.io import read_csv, read_json, write_csv, write_json
+from trouter.io import read_json, write_csv, write_json
 from trouter.layout import (
     ESTIMATES,
     EVALUATE_FILES,
@@ -24,27 +24,33 @@ from trouter.layout import (
     Layout,
 )
 from trouter.route.aiq import aiq_table
+from trouter.route.choices import estimate_choices, router_choices
 from trouter.route.columns import (
     AIQ_COLUMNS,
     COMPARISON_COLUMNS,
     GAP_COLUMNS,
     PER_BENCHMARK_COLUMNS,
     POINT_COLUMNS,
+    SEED_COLUMNS,
     SHARE_COLUMNS,
     UTILITY_COLUMNS,
 )
+from trouter.route.comparisons import TASK_BEST, routers_against_references, training_means
 from trouter.route.data import read_labels, wide
-from trouter.route.means import per_query, utility_table
-from trouter.route.methods import CHOICE_COLUMNS, named_rows, outcomes, reference_choices
+from trouter.route.means import utility_table
+from trouter.route.methods import (
+    CHOICE_COLUMNS,
+    named_rows,
+    outcomes,
+    reference_choices,
+    task_best_choices,
+)
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, real_test, routed_methods
-from trouter.route.stats import p_better, resample_indices
-from trouter.route.utility import SETTINGS, route_by_utility
-from trouter.routers.base import PREDICTION_COLUMNS, one_hot
+from trouter.route.seeds import seed_rows, seed_sums
+from trouter.route.stats import resample_indices
+from trouter.route.utility import SETTINGS
 from trouter.stages.common import log
-
-# kNN, the bar every learned router must pass, is a reference of the comparisons when it is routed.
-KNN = ("knn", "knn_star")
 
 
 def share_rows(protocol: str, method: str, p: np.ndarray, models: list[str],
@@ -55,45 +61,6 @@ def share_rows(protocol: str, method: str, p: np.ndarray, models: list[str],
                           "model": model, "share": float(p[settings.index(mu), :, j].mean())}
                          for name, mu in SETTINGS.items() for j, model in enumerate(models)],
                         columns=SHARE_COLUMNS)
-
-
-def router_choices(path, ids: list[str], models: list[str], settings) -> np.ndarray:
-    """[S, N] x M choices from a router's predictions.csv, checked against the test queries."""
-    pred = read_csv(path, PREDICTION_COLUMNS)
-    for col in ("mu_r", "mu_c", "p"):
-        pred[col] = pred[col].astype(float)
-    row = {q: i for i, q in enumerate(ids)}
-    col = {m: j for j, m in enumerate(models)}
-    setting = {mu: s for s, mu in enumerate(settings)}
-    keys = list(zip(pred["mu_r"].round(6), pred["mu_c"].round(6), strict=True))
-    unknown = ({q for q in pred["query_id"] if q not in row} | {m for m in pred["model"]
-               if m not in col} | {k for k in keys if k not in setting})
-    if unknown:
-        raise DataError(f"{path}: queries, models or settings not in this evaluation, e.g. "
-                        f"{sorted(map(str, unknown))[:3]}; rerun train_router")
-    p = np.zeros((len(settings), len(ids), len(models)))
-    np.add.at(p, ([setting[k] for k in keys], pred["query_id"].map(row).to_numpy(),
-                  pred["model"].map(col).to_numpy()), pred["p"].to_numpy())
-    if not np.allclose(p.sum(-1), 1.0):
-        raise DataError(f"{path}: choices cover {int((~np.isclose(p.sum(-1), 1)).sum())} "
-                        "(query, setting) pairs not exactly once; rerun train_router")
-    return p
-
-
-def estimate_choices(path, ids: list[str], models: list[str], settings) -> np.ndarray:
-    """[S, N, M] choices of a router that estimates, at any setting: the candidate with the
-    highest predicted utility (ties to the cheaper one), as the router's own `choose`."""
-    est = read_csv(path, ["query_id", "model", "r_hat", "c_hat"])
-    table = est.pivot_table(index="query_id", columns="model", values=["r_hat", "c_hat"],
-                            aggfunc="first")
-    missing = [q for q in ids if q not in table.index]
-    if missing or any(m not in table["r_hat"].columns for m in models):
-        raise DataError(f"{path}: no estimates for {len(missing)} test queries (e.g. "
-                        f"{missing[:3]}) or some models of {models}; rerun train_router")
-    r = table["r_hat"].loc[ids, models].to_numpy(float)
-    c = table["c_hat"].loc[ids, models].to_numpy(float)
-    return np.stack([one_hot(route_by_utility(r, c, mu_r, mu_c), len(models))
-                     for mu_r, mu_c in settings])
 
 
 def manifest_routers(cfg: DictConfig, lay: Layout) -> dict[str, dict[str, dict]]:
@@ -114,37 +81,6 @@ def manifest_routers(cfg: DictConfig, lay: Layout) -> dict[str, dict[str, dict]]
     return out
 
 
-def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str]],
-                               models: list[str], ev: DictConfig
-                               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per protocol and router: the Utility Sum's paired difference from the best single model,
-    Adaptive LLM and kNN (when routed) with a one-sided p-value, and the share of the best-single
-    -> oracle gap the router closes under each setting."""
-    comparisons, gaps = [], []
-    for protocol, part in chosen.groupby("protocol", sort=False):
-        tables = per_query(part)
-        sums = tables["utility_sum"]
-        idx = resample_indices(len(sums), int(ev.resamples), int(ev.seed))
-        best = sums[models].mean().idxmax()
-        for router in routers[protocol]:
-            for other in (best, "adaptive_llm", *KNN):
-                if other == router or other not in sums:
-                    continue
-                comparisons.append({
-                    "protocol": protocol, "method": router, "against": other,
-                    "utility_sum_diff": float(sums[router].mean() - sums[other].mean()),
-                    "p_value": p_better(sums[router], sums[other], idx)})
-            row = {"protocol": protocol, "method": router, "best_single": best}
-            for name, table in tables.items():
-                means = table.mean()
-                single = means[models].max()
-                room = means["oracle"] - single
-                row[name] = float((means[router] - single) / room) if room > 0 else float("nan")
-            gaps.append(row)
-    return (pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
-            pd.DataFrame(gaps, columns=GAP_COLUMNS))
-
-
 def run(cfg: DictConfig) -> dict:
     lay = Layout(cfg)
     labels = read_labels(lay.collected() / LABELS)
@@ -160,21 +96,29 @@ def run(cfg: DictConfig) -> dict:
     ids = list(r.index)
     datasets = test.drop_duplicates("query_id").set_index("query_id")["dataset"].loc[ids]
     arrays = {k: wide(test, models, k).loc[ids].to_numpy(float) for k in ("cost", "cost_norm")}
-    named, points, shares, aiqs = [], [], [], []
+    task_train = training_means(labels, models, set(datasets))
+    named, points, shares, aiqs, seeded = [], [], [], [], {}
     for protocol in cfg.routing.protocols:
         check_protocol(protocol)
         methods = reference_choices(r.to_numpy(float), arrays["cost_norm"], models, settings)
+        if task_train is not None:
+            methods[TASK_BEST] = task_best_choices(task_train, datasets.to_numpy(), len(models),
+                                                   settings)
         own = {}  # the settings a router answered, where they may be the named ones only
+        seeded[protocol] = {}
         for router in routers[protocol]:
             job = jobs[protocol][router]
             if job["uses_weights"]:
-                methods[router] = router_choices(Path(job["dir"]) / PREDICTIONS, ids, models,
-                                                 settings)
+                by_seed = router_choices(Path(job["dir"]) / PREDICTIONS, ids, models, settings)
                 if job.get("named_only"):
                     own[router] = [settings.index(mu) for mu in SETTINGS.values()]
             else:
-                methods[router] = estimate_choices(Path(job["dir"]) / ESTIMATES, ids, models,
-                                                   settings)
+                by_seed = estimate_choices(Path(job["dir"]) / ESTIMATES, ids, models, settings)
+            # a router trained with several seeds: its expected choice over them
+            methods[router] = np.mean(list(by_seed.values()), axis=0)
+            if len(by_seed) > 1:
+                seeded[protocol][router] = seed_sums(by_seed, r.to_numpy(float), arrays["cost"],
+                                                     arrays["cost_norm"], settings, ids)
         sweeps = {}
         for method, p in methods.items():
             earned = outcomes(p, r.to_numpy(float), arrays["cost"], arrays["cost_norm"],
@@ -196,12 +140,15 @@ def run(cfg: DictConfig) -> dict:
     out, ev = lay.evaluate(), cfg.evaluation
     pooled = utility_table(chosen, [], ev)
     per_bench = utility_table(chosen, ["dataset"], ev)
-    comparisons, gaps = routers_against_references(chosen, routers, models, ev)
+    comparisons, gaps = routers_against_references(chosen, routers, models, ev, seeded)
+    idx = resample_indices(len(ids), int(ev.resamples), int(ev.seed))
+    seeds = pd.concat([seed_rows(p, seeded[p], idx, float(ev.confidence), int(ev.seed))
+                       for p in seeded], ignore_index=True)
     tables = [(chosen, CHOICE_COLUMNS), (pooled, UTILITY_COLUMNS),
               (per_bench, PER_BENCHMARK_COLUMNS), (sweep, POINT_COLUMNS),
               (comparisons, COMPARISON_COLUMNS), (gaps, GAP_COLUMNS),
               (pd.concat(aiqs, ignore_index=True), AIQ_COLUMNS),
-              (pd.concat(shares, ignore_index=True), SHARE_COLUMNS)]
+              (pd.concat(shares, ignore_index=True), SHARE_COLUMNS), (seeds, SEED_COLUMNS)]
     for name, (table, columns) in zip(EVALUATE_FILES, tables, strict=True):
         write_csv(out / name, table, columns)
     summary = {"test_queries": len(ids), "per_dataset": datasets.value_counts().to_dict(),

@@ -19,6 +19,7 @@ from trouter.route.columns import (
     MEANS,
     PER_BENCHMARK_COLUMNS,
     POINT_COLUMNS,
+    SEED_COLUMNS,
     SHARE_COLUMNS,
     SUMS,
     UTILITY_COLUMNS,
@@ -32,12 +33,13 @@ from trouter.route.report import (
     markdown_table,
     per_benchmark_markdown,
     recognition_markdown,
+    seeds_markdown,
     shares_markdown,
 )
 from trouter.stages.common import log
 
 NUMERIC = UTILITY_COLUMNS[2:]
-RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1"]
+RECOGNITION_COLUMNS = ["method", "protocol", "dataset", "queries", "top1", "against"]
 
 
 def recognition_table(lay: Layout) -> pd.DataFrame:
@@ -47,7 +49,7 @@ def recognition_table(lay: Layout) -> pd.DataFrame:
         path = Path(job["dir"]) / SUMMARY
         for dataset, v in sorted(read_json(path)["task_recognition"].items()):
             rows.append({"method": job["method"], "protocol": job["protocol"],
-                         "dataset": dataset, **v})
+                         "dataset": dataset, "against": "assigned task type", **v})
     return pd.DataFrame(rows, columns=RECOGNITION_COLUMNS)
 
 
@@ -91,13 +93,16 @@ def run(cfg: DictConfig) -> dict:
     points = read_csv(src / "points.csv", POINT_COLUMNS)
     aiq = read_csv(src / "aiq.csv", AIQ_COLUMNS)
     comparisons = read_csv(src / "comparisons.csv", COMPARISON_COLUMNS)
+    seeds = read_csv(src / "seeds.csv", SEED_COLUMNS)
     gaps = read_csv(src / "gap.csv", GAP_COLUMNS)
     shares = read_csv(src / "shares.csv", SHARE_COLUMNS)
     for df, cols in ((utility, NUMERIC), (per_bench, MEANS), (points, POINT_COLUMNS[2:]),
                      (aiq, ["aiq", "max_cost"]), (comparisons, COMPARISON_COLUMNS[3:]),
-                     (gaps, SUMS), (shares, ["share"])):
+                     (gaps, SUMS), (shares, ["share"]), (seeds, SEED_COLUMNS[3:])):
         df[cols] = df[cols].replace("", "nan").astype(float)  # nan: no gap, the AIQ mean's cost
     aiq["points"] = aiq["points"].astype(int)
+    comparisons[["seeds", "holds_in"]] = comparisons[["seeds", "holds_in"]].astype(int)
+    seeds["seeds"] = seeds["seeds"].astype(int)
     write_csv(out / "utility.csv", utility, UTILITY_COLUMNS)
     write_csv(out / "utility_per_benchmark.csv", per_bench, PER_BENCHMARK_COLUMNS)
     write_csv(out / "aiq.csv", aiq, AIQ_COLUMNS)
@@ -110,12 +115,19 @@ def run(cfg: DictConfig) -> dict:
     if "cold_start" in cfg.routing.protocols and cfg.report.ablations:
         parts.append(ablation_markdown(ablation_rows(cfg, utility)))
     parts += [shares_markdown(shares, models, layout, names),
-              comparison_markdown(comparisons, gaps), aiq_markdown(aiq, models),
+              comparison_markdown(comparisons, gaps), seeds_markdown(seeds, names),
+              aiq_markdown(aiq, models),
               recognition_markdown(recognition)]
     cut = truncation_markdown(label_summary(lay))
     if cut:
         parts.insert(0, cut)
         log.warning("replies cut by max_tokens above 1%%: see %s", out / "table.md")
+    prior = lay.assign() / SUMMARY
+    warnings = read_json(prior).get("warnings", []) if prior.is_file() else []
+    if warnings:
+        parts.insert(0, "**Task priors that may be wrong** (assign_tasks, routing.task_prior="
+                     f"{cfg.routing.task_prior}):\n\n" + "\n".join(f"- {w}" for w in warnings)
+                     + "\n")
     record = provenance(cfg)
     write_json(lay.point_file(PROVENANCE), record)
     write_text(out / "table.md", "\n".join(parts) + footer(record))

@@ -27,14 +27,15 @@ from trouter.layout import ASSIGNMENTS, ESTIMATES, LABELS, POOL, PREDICTIONS, SU
 from trouter.plan import router_threads
 from trouter.route.data import Embeddings, read_labels, routing_table
 from trouter.route.pool import read_pool
-from trouter.route.protocols import check_protocol, folds, star_name
+from trouter.route.protocols import check_protocol, folds, router_seeds, star_name
+from trouter.route.tasks import dataset_nodes, load_nodes
 from trouter.route.utility import DEFAULT_POINTS, sweep_settings
 from trouter.routers import RouterContext, RoutingTable
 from trouter.routers.base import PREDICTION_COLUMNS
 from trouter.routers.selection import fit_selected
 from trouter.stages.common import log, open_session
 
-ESTIMATE_COLUMNS = ["fold", "query_id", "model", "r_hat", "c_hat"]
+ESTIMATE_COLUMNS = ["seed", "fold", "query_id", "model", "r_hat", "c_hat"]
 
 
 def task_assignments(cfg: DictConfig, labels: pd.DataFrame) -> dict[str, str]:
@@ -65,10 +66,13 @@ def prediction_rows(fold: str, table: RoutingTable, models: list[str], settings,
                          "model": np.asarray(models)[m], "p": p[s, n, m]})
 
 
-def recognition(table: RoutingTable, predicted: np.ndarray) -> dict:
-    """Per dataset: how often the recognised task type is the one assigned to the query."""
-    agree = pd.DataFrame({"dataset": table.datasets, "agree": predicted == table.tasks})
-    return {d: {"queries": len(df), "top1": float(df["agree"].mean())}
+def recognition(table: RoutingTable, predicted: np.ndarray, own: dict[str, str]) -> dict:
+    """Per dataset: how often the recognised task type is the dataset's own node where the
+    taxonomy names one (`own`, at the router's task level), else the one assigned to the query."""
+    truth = np.array([own.get(d, t) for d, t in zip(table.datasets, table.tasks, strict=True)])
+    agree = pd.DataFrame({"dataset": table.datasets, "agree": predicted == truth})
+    return {d: {"queries": len(df), "top1": float(df["agree"].mean()),
+                "against": "dataset node" if d in own else "assigned task type"}
             for d, df in agree.groupby("dataset")}
 
 
@@ -92,30 +96,38 @@ class FoldJob:
     val: RoutingTable
     test: RoutingTable
     ctx: RouterContext
+    own: dict[str, str]  # dataset -> its own task type, where the taxonomy names one
 
 
-def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path
-              ) -> Iterator[FoldJob]:
-    """The folds of a protocol as routing tables over this run's labels and embeddings (task types
-    at the router's task_level), each with its router context."""
+def fold_jobs(cfg: DictConfig, name: str, protocol: str, star: bool, out: Path,
+              seeds: list[int]) -> Iterator[tuple[int, FoldJob]]:
+    """Per training seed, the folds of a protocol as routing tables over this run's labels and
+    embeddings (task types at the router's task_level), each with its router context (with
+    several seeds, each in its own folder seed-<seed>/<fold>)."""
     lay = Layout(cfg)
     labels = read_labels(lay.collected() / LABELS)
     pool = read_pool(lay.collected() / POOL)
     emb = Embeddings(lay.embed())
     emb.coarsen(str(cfg.router.get("task_level") or "difficulty"))
     task_of = {q: emb.task_of_node.get(t, t) for q, t in task_assignments(cfg, labels).items()}
-    for fold in folds(labels, protocol, star):
-        tables = [routing_table(rows, pool["models"], emb, task_of)
-                  for rows in (fold.train, fold.val, fold.test)]
-        ctx = RouterContext(models=pool["models"], task_ids=emb.task_ids,
-                            task_embeddings=emb.tasks, seed=int(cfg.routing.seed),
-                            threads=router_threads(cfg), out_dir=out / fold.name,
-                            run_name="-".join([str(cfg.name), name, protocol, fold.name]),
-                            logger=str(cfg.routing.logger),
-                            wandb_project=str(cfg.routing.wandb_project),
-                            wandb_group=cfg.routing.get("wandb_group"), pool=pool,
-                            open_llm=partial(open_session, cfg, out_dir=out / fold.name))
-        yield FoldJob(fold.name, *tables, ctx)
+    nodes = lay.taxonomy_nodes()
+    own = ({d: emb.task_of_node.get(t, t) for d, t in
+            dataset_nodes(load_nodes(nodes), nodes).items()} if nodes.is_file() else {})
+    tables = {fold.name: [routing_table(rows, pool["models"], emb, task_of)
+                          for rows in (fold.train, fold.val, fold.test)]
+              for fold in folds(labels, protocol, star)}
+    for seed in seeds:
+        for fold, (train, val, test) in tables.items():
+            where = out / fold if len(seeds) == 1 else out / f"seed-{seed}" / fold
+            tag = [str(cfg.name), name, protocol, fold] + ([f"s{seed}"] if len(seeds) > 1 else [])
+            ctx = RouterContext(models=pool["models"], task_ids=emb.task_ids,
+                                task_embeddings=emb.tasks, seed=seed,
+                                threads=router_threads(cfg), out_dir=where,
+                                run_name="-".join(tag), logger=str(cfg.routing.logger),
+                                wandb_project=str(cfg.routing.wandb_project),
+                                wandb_group=cfg.routing.get("wandb_group"), pool=pool,
+                                open_llm=partial(open_session, cfg, out_dir=where))
+            yield seed, FoldJob(fold, train, val, test, ctx, own)
 
 
 def run(cfg: DictConfig) -> dict:
@@ -127,30 +139,31 @@ def run(cfg: DictConfig) -> dict:
     settings = ([tuple(s) for s in lay.settings()] if uses_weights
                 else sweep_settings(DEFAULT_POINTS))
     out = lay.router(name, protocol)
-    predictions, estimates, fold_summaries = [], [], {}
+    seeds = router_seeds(cfg.routing, cfg.router, protocol)
+    predictions, estimates, by_seed = [], [], {s: {} for s in seeds}
     recognised, models, task_ids = {}, [], []
     start = time.monotonic()
-    for job in fold_jobs(cfg, name, protocol, star, out):
+    for seed, job in fold_jobs(cfg, name, protocol, star, out, seeds):
         train, val, test, ctx = job.train, job.val, job.test, job.ctx
         models, task_ids, fold = ctx.models, ctx.task_ids, job.fold
         router, fitted = fit_selected(cfg.router, ctx, train, val)
         predictions.append(prediction_rows(fold, test, models, settings,
-                                           router.choose(test, settings)))
+                                           router.choose(test, settings)).assign(seed=seed))
         est = router.estimate(test)
         if est is None and not uses_weights:
             raise ConfigError(f"router {cfg.router.name!r} does not estimate performance and "
                               "cost: set uses_weights: true in its config")
         if est is not None:
             estimates.append(pd.DataFrame({
-                "fold": fold, "query_id": np.repeat(test.query_ids, len(models)),
+                "seed": seed, "fold": fold, "query_id": np.repeat(test.query_ids, len(models)),
                 "model": np.tile(models, len(test)), "r_hat": est[0].ravel(),
                 "c_hat": est[1].ravel()}))
-        if (tasks := router.predicted_tasks(test)) is not None:
-            recognised |= recognition(test, tasks)
-        fold_summaries[fold] = {"train_queries": len(train), "val_queries": len(val),
-                                     "test_queries": len(test), **fitted,
-                                     **router.extra_summary()}
-        log.info("%s %s fold %s: %s", name, protocol, fold, fitted or "no training")
+        if seed == seeds[0] and (tasks := router.predicted_tasks(test)) is not None:
+            recognised |= recognition(test, tasks, job.own)
+        by_seed[seed][fold] = {"train_queries": len(train), "val_queries": len(val),
+                               "test_queries": len(test), **fitted, **router.extra_summary()}
+        log.info("%s %s seed %d fold %s: %s", name, protocol, seed, fold,
+                 fitted or "no training")
     table = pd.concat(predictions, ignore_index=True)
     write_csv(out / PREDICTIONS, table, PREDICTION_COLUMNS)
     if estimates:
@@ -160,12 +173,13 @@ def run(cfg: DictConfig) -> dict:
                "task_types": len(task_ids),
                "task_level": str(cfg.router.get("task_level") or "difficulty"),
                "trained_on": "leave_one_task_out folds (star variant)" if star else protocol,
-               "folds": fold_summaries,
+               "seeds": seeds, "folds": by_seed[seeds[0]],
+               "other_seeds": {str(s): by_seed[s] for s in seeds[1:]},
                "seconds": round(time.monotonic() - start, 2),
                "task_prior": "generated" if protocol == "cold_start" and not star
                else f"assign_tasks ({cfg.routing.task_prior})",
                "task_recognition": recognised, "settings": len(settings)}
     write_json(out / SUMMARY, summary)
-    log.info("%s %s: %d folds in %.1f s", name, protocol, len(fold_summaries),
-             summary["seconds"])
+    log.info("%s %s: %d folds x %d seeds in %.1f s", name, protocol, len(by_seed[seeds[0]]),
+             len(seeds), summary["seconds"])
     return summary
