@@ -45,7 +45,7 @@ def test_no_synthesis_or_labeling(run_dir):
 def test_every_router_and_protocol_is_reported(run_dir):
     utility = pd.read_csv(run_dir / "report/utility.csv")
     pool = json.loads((folder(run_dir, "import_routing") / "pool.json").read_text())
-    methods = {"oracle", "random", "trouter", "adaptive_llm", "knn",
+    methods = {"oracle", "random", "task_best", "trouter", "adaptive_llm", "knn",
                *pool["models"]}
     for protocol in ("in_domain", "leave_one_task_out"):
         rows = utility[utility["protocol"] == protocol].set_index("method")
@@ -68,6 +68,17 @@ def test_every_router_and_protocol_is_reported(run_dir):
     table = (run_dir / "report/table.md").read_text()
     assert "**Leave one task out" in table and "ESTIMATED" in table
     assert "| kNN |" in table and "| in_domain | trouter | knn |" in table
+    # the experiment's seeds: TRouter 5 in-domain, 1 leaving a task out; kNN has no randomness
+    seeds = pd.read_csv(run_dir / "evaluate/seeds.csv").set_index(["protocol", "method"])
+    assert list(seeds.index) == [("in_domain", "trouter")] and seeds["seeds"].iloc[0] == 5
+    comparisons = pd.read_csv(run_dir / "evaluate/comparisons.csv")
+    mine = comparisons[comparisons["method"] == "trouter"].set_index("protocol")
+    assert set(mine.loc["in_domain", "seeds"]) == {5} and set(
+        mine.loc["leave_one_task_out", "seeds"]) == {1}
+    # every recorded query takes its own task's node (task_prior=dataset)
+    prior = json.loads((folder(run_dir, "assign_tasks") / "summary.json").read_text())
+    assert prior["method"] == "dataset" and not prior["warnings"]
+    assert all(v["own_share"] == 1.0 for v in prior["per_dataset"].values())
     assert "**Ablations**" not in table  # no cold-start on recorded data
     assert (run_dir / "report/cost_quality.png").stat().st_size > 10_000
 

@@ -39,7 +39,7 @@ def test_registry_keys_are_the_config_stems():
 # Routers that ask an LLM are tested with a scripted server (tests/test_prompt_llm.py).
 TRAINABLE = [n for n in ROUTER_CONFS if n != "prompt_llm"]
 # Routers that do not look at the query.
-QUERY_BLIND = ("adaptive_llm",)
+QUERY_BLIND = ("adaptive_llm", "task_mean")  # one dataset in the tiny table: no task to look up
 # The authors' TRouter settings (lr 1e-4, at most 20 epochs) barely move on 48 queries (README,
 # "The two TRouter variants"), nor does TRouter without its task loss in 60 epochs (q(t|q) learns
 # only through the heads); the test checks these networks with settings that do.
@@ -278,3 +278,61 @@ def test_ensemble_weights_by_hand():
     # halfway between two estimates that err on opposite sides: the mix is exact
     weights, error = best_weights([target + 0.2, target - 0.2], target, 0.25)
     assert weights.tolist() == [0.5, 0.5] and error == pytest.approx(0.0)
+
+
+def test_task_means_by_hand(tmp_path):
+    from trouter.routers.task_mean import TaskMean
+
+    def table(datasets, score):
+        n = len(datasets)
+        return RoutingTable(query_ids=[f"q{i}" for i in range(n)], datasets=np.array(datasets),
+                            embeddings=np.zeros((n, 4), np.float32), score=np.array(score),
+                            cost=np.zeros((n, 2)), cost_norm=np.tile([0.0, 1.0], (n, 1)),
+                            tasks=np.array([""] * n, dtype=object))
+
+    router = TaskMean(compose_router("task_mean"), tiny_context(tmp_path, "task_mean"))
+    router.fit(table(["a", "a", "b"], [[1.0, 1.0], [0.0, np.nan], [0.0, 1.0]]), None)
+    r, c = router.estimate(table(["a", "b", "new"], [[0, 0]] * 3))
+    assert r.tolist() == [[0.5, 1.0], [0.0, 1.0], [1 / 3, 1.0]] and (c[:, 1] == 1).all()
+
+
+def test_knn_within_the_task_shrunk_to_its_mean(tmp_path):
+    from trouter.routers.knn import KNN
+
+    def table(datasets, emb, score):
+        n = len(datasets)
+        return RoutingTable(query_ids=[f"q{i}" for i in range(n)], datasets=np.array(datasets),
+                            embeddings=np.array(emb, np.float32), score=np.array(score, float),
+                            cost=np.zeros((n, 2)), cost_norm=np.zeros((n, 2)),
+                            tasks=np.array([""] * n, dtype=object))
+
+    train = table(["a", "a", "a", "b"], [[1, 0], [0.9, 0.1], [0, 1], [1, 0.05]],
+                  [[1, 0], [1, 0], [0, 1], [0, 0]])
+    query = table(["a", "new"], [[1, 0], [1, 0]], [[1, 0], [0, 0]])
+    rc = compose_router("knn_task", "router.k=[2]", "router.shrink=[3]")
+    router = KNN(rc, tiny_context(tmp_path, "knn_task"))
+    router.fit(train, query)
+    r, _ = router.estimate(query)
+    # a: the 2 nearest of its own task score (1, 0) twice; a's mean is (2/3, 1/3); m = 3:
+    # (2 x (1, 0) + 3 x (2/3, 1/3)) / 5 = (0.8, 0.2); b's query, nearer, is not a neighbour
+    assert r[0] == pytest.approx([0.8, 0.2])
+    # an unseen dataset: neighbours from every task, shrunk to the overall mean (0.5, 0.25)
+    assert r[1] == pytest.approx([(1 + 0 + 3 * 0.5) / 5, (0 + 0 + 3 * 0.25) / 5])
+
+
+def test_ensemble_weights_by_validation_utility():
+    from trouter.routers.ensemble import best_mix, utility_sum
+
+    # two queries, two models (cost_norm 0 and 1): model 1 is right on q0 only, model 0 never
+    r, c = np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[0.0, 1.0], [0.0, 1.0]])
+    val = RoutingTable(query_ids=["q0", "q1"], datasets=np.array(["d", "d"]),
+                       embeddings=np.zeros((2, 2), np.float32), score=r, cost=c, cost_norm=c,
+                       tasks=np.array(["", ""], dtype=object))
+    exact = (r, c)
+    flat = (np.full((2, 2), 0.5), c)  # says both models are alike everywhere: always model 0
+    # exact routing: cost-first (0.2, 0.8) model 0 twice (0); balanced: q0 ties (0.5 - 0.5 = 0)
+    # -> the cheaper, 0; perf-first: q0 model 1 (0.8 - 0.2 = 0.6), q1 model 0 (0): mean 0.3
+    assert utility_sum(*exact, r, c) == pytest.approx(0.3)
+    assert utility_sum(*flat, r, c) == 0.0
+    weights, earned = best_mix([flat, exact], val, 0.5)
+    assert earned == pytest.approx(0.3) and weights.tolist() in ([0.5, 0.5], [0.0, 1.0])

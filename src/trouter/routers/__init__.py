@@ -22,11 +22,14 @@ REGISTRY = {
     "trouter_paper_domain": "trouter.routers.trouter:TRouter",
     "adaptive_llm": "trouter.routers.adaptive:AdaptiveLLM",
     "knn": "trouter.routers.knn:KNN",
+    "knn_task": "trouter.routers.knn:KNN",
     "metric_router": "trouter.routers.metric_router:MetricRouter",
     "routerdc": "trouter.routers.routerdc:RouterDC",
     "routerdc_frozen": "trouter.routers.routerdc:RouterDC",
     "prompt_llm": "trouter.routers.prompt_llm:PromptLLM",
     "ensemble": "trouter.routers.ensemble:Ensemble",
+    "ensemble_task": "trouter.routers.ensemble:Ensemble",
+    "task_mean": "trouter.routers.task_mean:TaskMean",
 }
 
 __all__ = ["REGISTRY", "Router", "RouterContext", "RoutingTable", "make_router", "router_class"]

@@ -1,0 +1,24 @@
+"""Task means: a candidate's predicted performance and normalised cost on a query are their means
+over the training queries of the query's dataset (the whole training set's for a dataset it has
+not seen, as under leave-one-task-out). No embedding: the best model per task as an estimator,
+for ensembles and as the bar a query-level router must pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trouter.routers.base import Router, RoutingTable
+from trouter.routers.knn import column_means
+
+
+class TaskMean(Router):
+    def fit(self, train: RoutingTable, val: RoutingTable) -> dict:
+        self.means = {d: (column_means(train.score[train.datasets == d]),
+                          column_means(train.cost_norm[train.datasets == d]))
+                      for d in np.unique(train.datasets)}
+        self.overall = column_means(train.score), column_means(train.cost_norm)
+        return {"datasets": sorted(map(str, self.means))}
+
+    def estimate(self, table: RoutingTable) -> tuple[np.ndarray, np.ndarray]:
+        rows = [self.means.get(d, self.overall) for d in table.datasets]
+        return np.stack([r for r, _ in rows]), np.stack([c for _, c in rows])
