@@ -1,9 +1,12 @@
 """Re-score a run's recorded benchmark answers and count, per benchmark and model, the labels
 whose score changes: the scores stored in the run against this tree's scorers, or (--against)
-another commit's scorers against this tree's. Nothing in the run is changed.
+another commit's scorers against this tree's. Nothing in the run is changed. With --suite, the
+scorer conformance suite (tests/data/scorer_cases.jsonl) instead of a run: per benchmark, the
+cases whose expected score the scorers (this tree's, or --against a commit's) miss.
 
     python scripts/rescore.py results/demo
     python scripts/rescore.py results/demo --against b626895 --show 5
+    python scripts/rescore.py --suite --against b626895
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from trouter.label.tables import read_label_table
 from trouter.layout import CONFIG, LABELS, MANIFEST, QUERIES_JSONL
 
 ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "tests" / "data" / "scorer_cases.jsonl"
 # Scores every (query, response) of a JSON file with the scorers found on PYTHONPATH; older
 # trees take no Multi-News metric.
 SCORE = """
@@ -66,13 +70,39 @@ def answered_labels(run_dir: Path) -> tuple[pd.DataFrame, dict, dict]:
     return labels.reset_index(drop=True), records, cfg
 
 
+def suite(against: str | None) -> None:
+    """Per benchmark, how many scored cases of the conformance suite miss their expected score."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_scorer_cases import CASES, query
+
+    cases = [c for c in CASES if c["score"] is not None]
+    with tempfile.TemporaryDirectory() as tmp:
+        rows_file = Path(tmp) / "rows.json"
+        rows_file.write_text(json.dumps([[(query(c), c["response"]) for c in cases], [10, 512],
+                                         "rouge_l"]))
+        src = checkout_src(against, Path(tmp)) if against else ROOT / "src"
+        got = scores(src, rows_file)
+    table = pd.DataFrame({"benchmark": [c["benchmark"] for c in cases],
+                          "missed": [abs(g - c["score"]) > 1e-4 for g, c in zip(got, cases,
+                                                                               strict=True)]})
+    print(f"scorers of {'commit ' + against if against else 'this tree'} on {SUITE.name}")
+    print(table.groupby("benchmark")["missed"].agg(["sum", "size"]).rename(
+        columns={"sum": "missed", "size": "cases"}).to_string())
+    print(f"all: {int(table['missed'].sum())} of {len(table)} cases missed")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir", type=Path, help="a run folder, e.g. results/demo")
+    ap.add_argument("run_dir", type=Path, nargs="?", help="a run folder, e.g. results/demo")
     ap.add_argument("--against", help="score with this commit's scorers instead of the stored "
-                                      "scores")
+                                      "scores (or this tree's, with --suite)")
+    ap.add_argument("--suite", action="store_true", help="score the conformance suite")
     ap.add_argument("--show", type=int, default=0, help="print this many changed labels")
     args = ap.parse_args()
+    if args.suite:
+        return suite(args.against)
+    if args.run_dir is None:
+        ap.error("name a run folder, or --suite")
     labels, records, cfg = answered_labels(args.run_dir)
     pairs = [(records[q], r) for q, r in zip(labels["query_id"], labels["response"], strict=True)]
     limits = [float(cfg.labeling.sandbox.timeout_s), int(cfg.labeling.sandbox.memory_mb)]

@@ -148,7 +148,7 @@ def test_report_has_every_expected_row(run_dir):
     sums = ["cost_first", "balanced", "perf_first", "utility_sum"]
     assert list(utility.columns) == ["protocol", "method", *[
         f"{c}{k}{x}" for k in ("", "_macro") for c in sums for x in ("", "_lo", "_hi")]]
-    methods = ["oracle", "random", "adaptive_llm", "trouter", "knn", *MODELS]
+    methods = ["oracle", "random", "task_best", "adaptive_llm", "trouter", "knn", *MODELS]
     want = {(s, m) for s in ("cold_start", "in_domain") for m in methods}
     want.add(("cold_start", "knn_star"))  # fitted on the other benchmarks' real data
     assert set(zip(utility["protocol"], utility["method"], strict=True)) == want

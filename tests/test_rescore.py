@@ -67,3 +67,10 @@ def test_another_commits_scorers(tmp_path):
     # its scorers take the heading's 2 and read 1{,}000 as 0: the stored scores again
     out = rescore(make_run(tmp_path), "--against", OLD)
     assert "all: 4 of 6 labels change score" in out
+
+
+def test_the_suite_with_this_trees_scorers():
+    out = rescore("--suite")
+    scored = sum('"score": null' not in line for line in
+                 (ROOT / "tests/data/scorer_cases.jsonl").read_text().splitlines())
+    assert f"all: 0 of {scored} cases missed" in out

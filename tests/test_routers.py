@@ -215,15 +215,17 @@ def test_evaluate_refuses_predictions_that_miss_queries(tmp_path):
     from trouter.errors import DataError
     from trouter.io import write_csv
     from trouter.routers.base import PREDICTION_COLUMNS
-    from trouter.stages.evaluate import router_choices
+    from trouter.route.choices import router_choices
 
     settings = sweep_settings(11)
     rows = [{"fold": "all", "query_id": "q1", "dataset": "x", "mu_r": mu_r, "mu_c": mu_c,
-             "model": "a", "p": 1.0} for mu_r, mu_c in settings]
+             "model": m, "p": 1.0, "seed": seed} for mu_r, mu_c in settings
+            for seed, m in ((1234, "a"), (7, "b"))]
     path = tmp_path / "predictions.csv"
     write_csv(path, pd.DataFrame(rows), PREDICTION_COLUMNS)
-    p = router_choices(path, ["q1"], ["a", "b"], settings)
-    assert p.shape == (11, 1, 2) and (p[:, 0, 0] == 1).all()
+    p = router_choices(path, ["q1"], ["a", "b"], settings)  # per training seed
+    assert list(p) == [1234, 7] and p[1234].shape == (11, 1, 2)
+    assert (p[1234][:, 0, 0] == 1).all() and (p[7][:, 0, 1] == 1).all()
     with pytest.raises(DataError, match="not exactly once"):
         router_choices(path, ["q1", "q2"], ["a", "b"], settings)
     with pytest.raises(DataError, match="not in this evaluation"):
