@@ -34,6 +34,16 @@ def test_smoke_calls_follow_the_config(tmp_path):
     assert list(total["currency"]) == ["USD-nominal"] and total["cost"].iloc[0] > 0
 
 
+def test_the_authors_labeller_asks_three_times_a_query(tmp_path):
+    one, = plans("smoke", str(tmp_path), ["routing.task_prior=llm"])
+    three, = plans("smoke", str(tmp_path), ["routing.task_prior=llm",
+                                            "routing.labeller_prompt=authors"])
+    ours = calls(estimate([one], one.cfg.estimate), "assign_tasks", "labeller")[0]
+    # 5 benchmarks x (1 train + 1 val + 1 test) real questions
+    assert ours == 15 and calls(estimate([three], three.cfg.estimate), "assign_tasks",
+                                "labeller")[0] == 3 * ours
+
+
 def test_finished_and_half_done_work_is_free(tmp_path):
     (point,) = plans("smoke", str(tmp_path), [])
     lay = point.layout

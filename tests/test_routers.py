@@ -214,8 +214,8 @@ def test_evaluate_refuses_predictions_that_miss_queries(tmp_path):
 
     from trouter.errors import DataError
     from trouter.io import write_csv
-    from trouter.routers.base import PREDICTION_COLUMNS
     from trouter.route.choices import router_choices
+    from trouter.routers.base import PREDICTION_COLUMNS
 
     settings = sweep_settings(11)
     rows = [{"fold": "all", "query_id": "q1", "dataset": "x", "mu_r": mu_r, "mu_c": mu_c,

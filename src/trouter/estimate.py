@@ -143,7 +143,8 @@ def folder_calls(plan: Plan, label: str, folder: Path, tokens: DictConfig) -> tu
         return out, LABELS
     if stage == "assign_tasks" and cfg.routing.task_prior == "llm":
         real = sum(dataset_queries(cfg, d, lay.data(d), 0) for d in cfg.data.benchmarks)
-        return [Calls(stage, "labeller", plain(cfg.routing.labeller), real,
+        steps = 3 if cfg.routing.labeller_prompt == "authors" else 1  # domain, subcat., difficulty
+        return [Calls(stage, "labeller", plain(cfg.routing.labeller), real * steps,
                       *tokens.task_label)], "assignments.csv"
     if stage == "train_router" and label.split("/")[1] == "prompt_llm":
         job = next(j for j in plan.routers if j.folder == folder)
