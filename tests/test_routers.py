@@ -338,3 +338,19 @@ def test_ensemble_weights_by_validation_utility():
     assert utility_sum(*flat, r, c) == 0.0
     weights, earned = best_mix([flat, exact], val, 0.5)
     assert earned == pytest.approx(0.3) and weights.tolist() in ([0.5, 0.5], [0.0, 1.0])
+
+
+def test_predictions_from_before_the_seed_column_are_one_seed(tmp_path):
+    import pandas as pd
+
+    from trouter.io import write_csv
+    from trouter.route.choices import router_choices
+    from trouter.routers.base import PREDICTION_COLUMNS
+
+    settings = sweep_settings(11)
+    old = [c for c in PREDICTION_COLUMNS if c != "seed"]
+    write_csv(tmp_path / "p.csv", pd.DataFrame(
+        [{"fold": "all", "query_id": "q1", "dataset": "x", "mu_r": mu_r, "mu_c": mu_c,
+          "model": "a", "p": 1.0} for mu_r, mu_c in settings]), old)
+    p = router_choices(tmp_path / "p.csv", ["q1"], ["a", "b"], settings)
+    assert list(p) == [0] and (p[0][:, 0, 0] == 1).all()

@@ -209,3 +209,51 @@ def test_program_assembly():
     program = build_program(prompt, "    return 2 * x\n", test, "f")
     assert program.startswith(prompt + "    return 2 * x\n")
     assert program.rstrip().endswith("check(f)")
+
+
+@pytest.mark.parametrize("text,want", [
+    # an explicit answer is not overridden by a later list of rejected options
+    ("Answer: D. Therefore, A, B and C are wrong.", "D"),
+    ("Answer: D\n\nExplanation: so A, B and C don't apply.", "D"),
+    ("Answer: D. (Thus A; B is irrelevant.)", "D"),
+    ("The options would be A, B, C, or D.", None),
+    ("So A, B are wrong.", None),
+    ("The correct answer is C.\n- B is correct for protein synthesis, but not here.", "C"),
+])
+def test_softer_commitments_never_override_a_statement(text, want):
+    assert answer_letter(text, CHOICES) == want
+
+
+def test_degenerate_replies_score_without_hanging_or_crashing():
+    import time
+
+    from trouter.label.scoring import strip_thinking
+
+    start = time.monotonic()
+    for power in (r"\boxed{9^{9^{9}}}", r"\boxed{(10^{8})!}", r"\boxed{2^{2^{40}}}"):
+        assert score_gsm8k(power, "18") == (0.0, power[7:-1])
+    assert answer_letter("Answer\n" + " " * 32000, CHOICES) is None
+    assert time.monotonic() - start < 60  # a bound, not a timing: these used to never return
+    assert extract_code("-" * 20000 + "\n", "f") == "-" * 20000 + "\n"
+    assert extract_code("not " * 3000 + "x", "f").startswith("not")
+    assert answer_letter("B", []) is None
+    # a template that opened the thinking block in the prompt: only the closing tag
+    assert strip_thinking("5 x 8 = 42 apples.\n</think>\n\nThe answer is 7.") == \
+        "The answer is 7."
+
+
+def test_code_fences_open_at_a_line_start_and_close_on_a_fence():
+    inline = "Explanation with inline ```code``` then\n```python\ndef f(x):\n    return 1\n```"
+    assert extract_code(inline, "f") == "def f(x):\n    return 1\n"
+    quoted = "```python\ndef f(x):\n    s = '```'\n    return s\n```"
+    assert extract_code(quoted, "f") == "def f(x):\n    s = '```'\n    return s\n"
+    shell_first = "```\n$ pip install x\n```\n```python\nprint(1)\n```"
+    assert extract_code(shell_first, "f") == "print(1)\n"
+
+
+def test_squad_cues_count_in_the_first_lines_only():
+    reply = "Denver Broncos\n\nExplanation: the passage says the answer is Denver Broncos because."
+    assert score_squad(reply, ["Denver Broncos"]) == (1.0, "Denver Broncos")
+    assert score_squad('{"answer": "Denver \\"Broncos\\""}', ['Denver "Broncos"'])[0] == 1.0
+    assert score_squad("The final answer depends on the team.", ["x"])[1] == \
+        "The final answer depends on the team."

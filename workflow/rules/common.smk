@@ -28,6 +28,25 @@ for _plan in PLANS:
 RUNS = {str(p.layout.run): p for p in PLANS}
 
 
+def plan_identity(manifest):
+    """What makes a point's plan: its overrides, keyed folders and router jobs."""
+    return L.digest({k: manifest.get(k) for k in ("overrides", "folders", "routers")})
+
+
+def drop_stale_manifests():
+    """A point whose plan changed (routers, protocols, folders) is planned again: a manifest
+    that differs from this invocation's plan is removed, so the rule plan runs before evaluate
+    (params alone do not rerun a job under this workflow's rerun-triggers)."""
+    for plan in PLANS:
+        path = plan.layout.point_file(L.MANIFEST)
+        if path.is_file() and plan_identity(json.loads(path.read_text())) != plan_identity(
+                plan.manifest()):
+            path.unlink()
+
+
+drop_stale_manifests()
+
+
 wildcard_constraints:
     key=L.KEY_PATTERN,
     dataset="[A-Za-z0-9_]+",

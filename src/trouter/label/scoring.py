@@ -18,7 +18,8 @@ METRICS = {"gsm8k": "numeric equivalence (math-verify)", "mmlu_redux": "answer-l
 SUMMARY_METRICS = {"rouge_l": "ROUGE-L F1 (rouge-score)", "token_f1": "token F1 (SQuAD's)"}
 
 # A reasoning model's thoughts (Qwen3's <think>...</think>) are not its answer; an unclosed block
-# (cut off while thinking) leaves none.
+# (cut off while thinking) leaves none; a reply whose template opened the block in the prompt
+# has only the closing tag: what follows its last one is the answer.
 THINKING = re.compile(r"<think>.*?(?:</think>|\Z)", re.S)
 
 # Datasets whose answers are programs run in the sandbox.
@@ -30,7 +31,9 @@ def metric_name(dataset: str, summary_metric: str = "rouge_l") -> str:
 
 
 def strip_thinking(response: str) -> str:
-    return THINKING.sub("", response).lstrip("\n") if "<think>" in response else response
+    if "<think>" in response:
+        response = THINKING.sub("", response)
+    return response.rsplit("</think>", 1)[-1].lstrip("\n")
 
 
 def score_response(q: dict, response: str, limits: Limits,

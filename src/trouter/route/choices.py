@@ -4,6 +4,7 @@ its predictions.csv, or routed by predicted utility from its estimates.csv."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from trouter.errors import DataError
 from trouter.io import read_csv
@@ -11,10 +12,15 @@ from trouter.route.utility import route_by_utility
 from trouter.routers.base import PREDICTION_COLUMNS, one_hot
 
 
+def with_seed(table: pd.DataFrame) -> pd.DataFrame:
+    """A router's table from before the seed column (one training seed): seed 0."""
+    return table if "seed" in table else table.assign(seed="0")
+
+
 def router_choices(path, ids: list[str], models: list[str], settings) -> dict[int, np.ndarray]:
     """seed -> [S, N, M] choices from a router's predictions.csv, checked against the test
     queries."""
-    pred = read_csv(path, PREDICTION_COLUMNS)
+    pred = with_seed(read_csv(path, [c for c in PREDICTION_COLUMNS if c != "seed"]))
     for col in ("mu_r", "mu_c", "p"):
         pred[col] = pred[col].astype(float)
     row = {q: i for i, q in enumerate(ids)}
@@ -44,8 +50,8 @@ def estimate_choices(path, ids: list[str], models: list[str],
     """seed -> [S, N, M] choices of a router that estimates, at any setting: the candidate with
     the highest predicted utility (ties to the cheaper one), as the router's own `choose`."""
     out = {}
-    for seed, est in read_csv(path, ["seed", "query_id", "model", "r_hat",
-                                     "c_hat"]).groupby("seed", sort=False):
+    for seed, est in with_seed(read_csv(path, ["query_id", "model", "r_hat",
+                                               "c_hat"])).groupby("seed", sort=False):
         table = est.pivot_table(index="query_id", columns="model", values=["r_hat", "c_hat"],
                                 aggfunc="first")
         missing = [q for q in ids if q not in table.index]

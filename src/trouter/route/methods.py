@@ -3,6 +3,8 @@ choice earns: score, cost and utility per query and utility setting."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,11 @@ def task_best_choices(train: dict[str, tuple[np.ndarray, np.ndarray]], datasets:
     p = np.zeros((len(settings), len(datasets), m))
     for dataset, (r, c) in train.items():
         rows = np.asarray(datasets) == dataset
-        mean_r, mean_c = np.nanmean(r, 0, keepdims=True), np.nanmean(c, 0, keepdims=True)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a model with no scored row
+            mean_r, mean_c = np.nanmean(r, 0, keepdims=True), np.nanmean(c, 0, keepdims=True)
+        # a model never scored on the task is never its best
+        mean_r, mean_c = np.nan_to_num(mean_r, nan=-np.inf), np.nan_to_num(mean_c, nan=np.inf)
         for s, mu in enumerate(settings):
             p[s, rows, route_by_utility(mean_r, mean_c, *mu)[0]] = 1.0
     return p

@@ -78,8 +78,9 @@ def markdown_table(utility: pd.DataFrame, models: list[str], cost_basis: str, la
             "over the benchmarks of each one's mean (every benchmark weighs the same), resampled "
             "within each benchmark; bold: the best router per column; the best single model (by "
             "Utility Sum), the best model per task (per dataset and setting the model with the "
-            "highest mean training utility), the oracle and random (expected value of a uniform "
-            "choice) are "
+            "highest mean utility on that dataset's training split, under every protocol: a "
+            "reference like the oracle, not a router), the oracle and random (expected value of "
+            "a uniform choice) are "
             f"references. ⋆: trained on the real data of the other "
             f"benchmarks only (each benchmark tested by the model that never saw it). Cost: "
             f"{cost_basis}.")

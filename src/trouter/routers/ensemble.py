@@ -77,6 +77,8 @@ class Ensemble(Router):
             self.members[key] = router
         est = [m.estimate(val) for m in self.members.values()]
         step, select = float(self.rc.weight_step), str(self.rc.get("select_on", "mse"))
+        if not 0 < step <= 1 or abs(round(1 / step) * step - 1) > 1e-9:
+            raise ConfigError(f"router.weight_step={step}: must divide 1 (0.1, 0.25, 0.5, ...)")
         if select not in SELECT_ON:
             raise ConfigError(f"router.select_on={select!r}: expected one of {SELECT_ON}")
         if select == "utility":

@@ -7,7 +7,7 @@ import re
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # How replies introduce their choice: 'Answer: X', '"answer": "X"', 'the best option is X'.
 CUE = r"(?i:(?:(?:correct|best|right)\s+(?:answer|option|choice)|answer)[\"']?)"
-# Softer commitments ('I think it's B, but ...', 'So, D.'): a capital letter, then punctuation.
+# Softer commitments, read only where no explicit statement is found.
 LEANING = (r"(?i:\b(?:it'?s|it\s+is|i\s+think|i'?d\s+(?:say|go\s+with|choose|pick)|i\s+choose|"
            r"i\s+pick|would\s+be|must\s+be|should\s+be|so|thus|hence|therefore),?\s+"
            r"(?:option\s+)?)")
@@ -24,12 +24,19 @@ def _stated(letters: str) -> list[re.Pattern]:
     return [
         re.compile(rf"{CUE}\s*(?i:is\s*)?[:\-]{GAP}(?:{strict}|({low})(?=[ \t]*(?:\n|$)))"),
         re.compile(rf"{CUE}\s+(?i:is|would\s+be){GAP}{strict}"),
-        re.compile(rf"{CUE}\**[ \t]*\n{GAP}#*{GAP}{strict}"),  # an 'Answer' heading
+        re.compile(rf"{CUE}\**[ \t]*\n[\s\"'*\[#]*{strict}"),  # an 'Answer' heading
         re.compile(rf"\(?({up})\)?\**\s+(?i:is)\s+(?i:the\s+)?(?i:correct|right)"
                    rf"(?:\s+(?i:answer|option|choice))?\s*(?:[.!,;]|$)"),
         re.compile(rf"\\boxed\{{\s*(?:\\text(?:bf)?\{{)?\s*\(?({up})\)?\s*\}}"),
-        re.compile(rf"{LEANING}\(?({up})\)?(?=[.,;:!)]|[ \t]*(?:\n|$))"),
     ]
+
+
+def _leaning(letters: str) -> re.Pattern:
+    """'I think it's B, but ...', 'So, D.': a capital letter, then punctuation that does not
+    go on to list more options ('So A, B and C are wrong' picks none)."""
+    up = f"[{letters}]"
+    more = rf"[,;]\s*(?:\(?{up}\b|and\b|or\b)"
+    return re.compile(rf"{LEANING}\(?({up})\)?(?!{more})(?=[.,;:!)]|[ \t]*(?:\n|$))")
 
 
 def _lead_patterns(letters: str) -> list[re.Pattern]:
@@ -39,13 +46,14 @@ def _lead_patterns(letters: str) -> list[re.Pattern]:
 
 
 def _statements(response: str, letters: str) -> list[tuple[int, str]]:
-    """(position, letter) of every explicit statement; 'X is not correct' is none."""
-    found = []
-    for pattern in _stated(letters):
-        for m in pattern.finditer(response):
-            letter = next(g for g in m.groups() if g)
-            found.append((m.start(), letter.upper()))
-    return sorted(found)
+    """(position, letter) of every explicit statement ('X is not correct' is none); only where
+    there is none, of every softer commitment."""
+    for patterns in (_stated(letters), [_leaning(letters)]):
+        found = sorted((m.start(), next(g for g in m.groups() if g).upper())
+                       for pattern in patterns for m in pattern.finditer(response))
+        if found:
+            return found
+    return []
 
 
 # an option named in a listing ('A. London') or rejected ('not London') is not picked
@@ -82,6 +90,8 @@ def answer_letter(response: str, choices: list[str]) -> str | None:
     answer is X', 'X is correct', '\\boxed{X}', 'I think it's X.'), else a leading letter on
     its own or before '.', ')' or ':', else a lone '(X)', else the one option whose text the
     reply quotes as whole words; None otherwise."""
+    if not choices:
+        return None
     letters = LETTERS[: len(choices)]
     stated = _statements(response, letters)
     if stated:

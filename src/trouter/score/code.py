@@ -7,9 +7,11 @@ import re
 
 from trouter.score import sandbox
 
-# a fenced block with any info string (```python3, ```py, ```{python}, ~~~python); unclosed at the
-# end of a cut-off reply
-FENCE = re.compile(r"([ \t]*)(```|~~~)[ \t]*([^\n`~]*)\n(.*?)(?:\2|\Z)", re.S)
+# a fenced block with any info string (```python3, ```py, ```{python}, ~~~python), opened at a
+# line's start (not by inline backticks in prose), closed by a fence at a line's start or end
+# (not by '```' inside a string), or unclosed at the end of a cut-off reply
+FENCE = re.compile(r"^([ \t]*)(```|~~~)[ \t]*([^\n`~]*)\n(.*?)"
+                   r"(?:(?<=\n)[ \t]*\2|\2[ \t]*(?=\n|\Z)|\Z)", re.S | re.M)
 PYTHON_TAG = re.compile(r"^\{?\.?(?:python\d?|py\d?|ipython\d?)?\}?$", re.I)
 
 
@@ -21,8 +23,9 @@ def extract_code(response: str, entry_point: str) -> str:
     for _, body in blocks:
         if re.search(rf"def\s+{re.escape(entry_point)}\s*\(", body):
             return body
-    python = [body for tag, body in blocks if PYTHON_TAG.match(tag)]
-    return (python or [body for _, body in blocks] or [unfenced_code(response)])[0]
+    tagged = [body for tag, body in blocks if tag and PYTHON_TAG.match(tag)]
+    untagged = [body for tag, body in blocks if not tag]
+    return (tagged or untagged or [body for _, body in blocks] or [unfenced_code(response)])[0]
 
 
 def unindent(body: str, indent: str) -> str:
@@ -41,7 +44,7 @@ def unfenced_code(response: str) -> str:
     try:
         ast.parse(response)
         return response
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         pass
     lines = response.splitlines()
     start = next((i for i, line in enumerate(lines) if CODE_START.match(line)), None)

@@ -9,6 +9,7 @@ sentence-level `rougeL` F1, default tokenizer, no stemming.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections import Counter
@@ -17,14 +18,16 @@ from functools import cache
 ARTICLES = re.compile(r"\b(a|an|the)\b")
 PUNCT = set(string.punctuation)
 # 'Answer:', 'Final answer:', 'the answer is', 'A:', an 'Answer' heading: the span follows them
-ANSWER_CUE = re.compile(r"(?:^|\b)(?:final answer\s*(?:is\s*)?:?|the answer is\s*:?|answer\s*:|"
+ANSWER_CUE = re.compile(r"(?:^|\b)(?:final answer\s*(?:is\s*:?|:)|the answer is\s*:?|answer\s*:|"
                         r"^a\s*:|^(?:final )?answer$)", re.I)
 MARKUP = re.compile(r"\*\*|__|^[#>\s]+")
 LEAD_IN = re.compile(r"^(?:based on|according to) the (?:passage|text|context|article)"
                      r"(?: provided| given| above)?,\s*", re.I)
 # where an answer line's explanation starts
 EXPLANATION = re.compile(r"\s*\b(?:explanation|reason(?:ing)?|justification)\s*:.*$", re.I)
-JSON_ANSWER = re.compile(r'"answer"\s*:\s*"([^"]*)"', re.I)
+JSON_ANSWER = re.compile(r'"answer"\s*:\s*"((?:[^"\\]|\\.)*)"', re.I)
+# an answer cue counts in the reply's first lines only: later ones are in its explanation
+CUE_LINES = 2
 
 
 def squad_tokens(text: str) -> list[str]:
@@ -45,16 +48,21 @@ def token_f1(prediction: str, gold: str) -> float:
 
 def squad_span(response: str) -> str:
     """A JSON reply's "answer"; else what follows the first answer cue ('Answer:', 'the answer
-    is:', 'A:', an 'Answer' heading), on its line or else the next non-empty one; without a
-    cue, the first non-empty line. A lead-in ('Based on the passage,') and an explanation
-    after the answer ('Explanation: ...') are left out."""
+    is:', 'A:', an 'Answer' heading) in the first two lines, on its line or else the next
+    non-empty one; without one, the first non-empty line. A lead-in ('Based on the passage,')
+    and an explanation after the answer ('Explanation: ...') are left out."""
     found = JSON_ANSWER.search(response)
     if found:
-        return found.group(1).strip()
+        try:
+            return str(json.loads(f'"{found.group(1)}"')).strip()
+        except json.JSONDecodeError:
+            return found.group(1).strip()
     lines = [MARKUP.sub("", line).strip() for line in response.splitlines()]
     lines = [line for line in lines if line]
     span = lines[0] if lines else ""
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines[:CUE_LINES]):
+        if i and EXPLANATION.match(line):  # the explanation has begun: no answer cue there
+            break
         cue = ANSWER_CUE.search(line)
         if cue:
             rest = line[cue.end():].strip()
