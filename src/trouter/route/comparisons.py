@@ -1,27 +1,20 @@
-"""Routers against the references (paired differences, p-values, the share of the gap to the
-oracle), and the training data of the best-model-per-task reference."""
+"""Routers against the references: paired differences, p-values, the share of the gap to the
+oracle."""
 
 from __future__ import annotations
 
-import logging
-
-import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from trouter.data import SYNTHETIC
 from trouter.route.columns import COMPARISON_COLUMNS, GAP_COLUMNS
-from trouter.route.data import wide
 from trouter.route.means import per_query
+from trouter.route.methods import TASK_BEST
 from trouter.route.seeds import holds_in
 from trouter.route.stats import p_better, resample_indices
-
-LOG = logging.getLogger("trouter")
 
 # kNN, the bar every learned router must pass, is a reference of the comparisons when it is routed;
 # so is the best model per task (a lookup by dataset: what a router must beat to show routing).
 KNN = ("knn", "knn_star")
-TASK_BEST = "task_best"
 
 
 def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str]],
@@ -44,12 +37,12 @@ def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str
         for router in [*routers[protocol], TASK_BEST]:
             if router not in sums:
                 continue
+            per_seed = (seeded or {}).get(protocol, {}).get(router)
             for other in (best, "adaptive_llm", *KNN, TASK_BEST):
                 if other == router or other not in sums:
                     continue
                 diff = float(sums[router].mean() - sums[other].mean())
                 p = p_better(sums[router], sums[other], idx)
-                per_seed = (seeded or {}).get(protocol, {}).get(router)
                 comparisons.append({
                     "protocol": protocol, "method": router, "against": other,
                     "utility_sum_diff": diff, "p_value": p,
@@ -65,18 +58,3 @@ def routers_against_references(chosen: pd.DataFrame, routers: dict[str, list[str
             gaps.append(row)
     return (pd.DataFrame(comparisons, columns=COMPARISON_COLUMNS),
             pd.DataFrame(gaps, columns=GAP_COLUMNS))
-
-
-def training_means(labels: pd.DataFrame, models: list[str],
-                   datasets: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
-    """Per test dataset its training rows' (score, cost_norm) [n, M], the data of the best model
-    per task; None (no such reference) when a test dataset has no training rows."""
-    train = labels[(labels["dataset"] != SYNTHETIC) & (labels["split"] == "train")]
-    out = {d: (wide(rows, models, "score").to_numpy(float),
-               wide(rows, models, "cost_norm").to_numpy(float))
-           for d, rows in train.groupby("dataset") if d in datasets}
-    if set(out) != datasets:
-        LOG.warning("no best-model-per-task reference: no training rows for %s",
-                    sorted(datasets - set(out)))
-        return None
-    return out

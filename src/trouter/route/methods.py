@@ -3,17 +3,22 @@ choice earns: score, cost and utility per query and utility setting."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from trouter.data import SYNTHETIC
+from trouter.route.data import wide
 from trouter.route.utility import SETTINGS, route_by_utility, utility
 from trouter.routers.base import one_hot
 
 CHOICE_COLUMNS = ["protocol", "method", "utility_setting", "query_id", "dataset", "model",
                   "score", "cost", "cost_norm", "utility"]
-REFERENCES = ("oracle", "random", "task_best")
+TASK_BEST = "task_best"  # the best model per task
+REFERENCES = ("oracle", "random", TASK_BEST)
+LOG = logging.getLogger("trouter")
 
 
 def reference_choices(r: np.ndarray, c_norm: np.ndarray, models: list[str],
@@ -27,6 +32,21 @@ def reference_choices(r: np.ndarray, c_norm: np.ndarray, models: list[str],
         p = np.zeros((len(settings), n, m))
         p[:, :, j] = 1.0
         out[model] = p
+    return out
+
+
+def training_means(labels: pd.DataFrame, models: list[str],
+                   datasets: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Per test dataset its training rows' (score, cost_norm) [n, M], the data of the best model
+    per task; None (no such reference) when a test dataset has no training rows."""
+    train = labels[(labels["dataset"] != SYNTHETIC) & (labels["split"] == "train")]
+    out = {d: (wide(rows, models, "score").to_numpy(float),
+               wide(rows, models, "cost_norm").to_numpy(float))
+           for d, rows in train.groupby("dataset") if d in datasets}
+    if set(out) != datasets:
+        LOG.warning("no best-model-per-task reference: no training rows for %s",
+                    sorted(datasets - set(out)))
+        return None
     return out
 
 

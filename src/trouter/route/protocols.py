@@ -43,9 +43,7 @@ def router_seeds(routing, router, protocol: str) -> list[int]:
     """The training seeds of a router under a protocol: routing.seeds (else routing.seed), the
     first routing.seeds_per_protocol[protocol] of them; one for a router whose config does not
     say `seeded: true` (its training has no randomness)."""
-    seeds = [int(s) for s in (routing.get("seeds") or [routing.seed])]
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"routing.seeds={seeds}: a seed is listed twice")
+    seeds = [int(s) for s in (routing.get("seeds") or [routing.seed])]  # unique: trouter.checks
     if not router.get("seeded", False):
         return seeds[:1]
     n = (routing.get("seeds_per_protocol") or {}).get(protocol)

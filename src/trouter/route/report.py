@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trouter.route.methods import REFERENCES
+from trouter.route.methods import REFERENCES, TASK_BEST
 from trouter.route.utility import SETTINGS
 
 PROTOCOL_TITLES = {
@@ -47,7 +47,7 @@ def reference_rows(rows: pd.DataFrame, models: list[str]) -> list[tuple[str, str
     """(label, method) of the reference rows: best single model by Utility Sum, the best model
     per task (when evaluated), oracle, random."""
     single = best_single(rows, models)
-    task = [("*best model per task*", "task_best")] if "task_best" in rows.index else []
+    task = [("*best model per task*", TASK_BEST)] if TASK_BEST in rows.index else []
     return [(f"*best single model ({single})*", single), *task, ("*oracle*", "oracle"),
             ("*random*", "random")]
 

@@ -24,6 +24,14 @@ def column_means(values: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, np.nansum(values, 0) / np.maximum(counts, 1), 0.0)
 
 
+def dataset_means(table: RoutingTable) -> tuple[dict, tuple[np.ndarray, np.ndarray]]:
+    """Per dataset of a table its candidates' mean (score, cost_norm), and the whole table's."""
+    datasets = np.asarray(table.datasets)
+    per = {d: (column_means(table.score[datasets == d]),
+               column_means(table.cost_norm[datasets == d])) for d in np.unique(datasets)}
+    return per, (column_means(table.score), column_means(table.cost_norm))
+
+
 class KNN(Router):
     def fit(self, train: RoutingTable, val: RoutingTable) -> dict:
         grid = sorted({min(int(k), len(train)) for k in self.rc.k})
@@ -33,9 +41,7 @@ class KNN(Router):
                               "and shrink >= 0")
         self.x, self.r, self.c = unit(train.embeddings), train.score, train.cost_norm
         self.datasets = np.asarray(train.datasets)
-        self.task_means = {d: (column_means(self.r[self.datasets == d]),
-                               column_means(self.c[self.datasets == d]))
-                           for d in np.unique(self.datasets)}
+        self.task_means, self.overall = dataset_means(train)
         errors = {(k, m): self._error(val, k, m) for k in grid for m in shrinks}
         self.k, self.shrink = min(errors, key=errors.get)
         return {"k": self.k, "shrink": self.shrink, "chosen_on": "validation",
@@ -55,7 +61,7 @@ class KNN(Router):
             other = np.asarray(table.datasets)[:, None] != self.datasets[None, :]
             sims = np.where(known[:, None] & other, -np.inf, sims)
         near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        overall = column_means(self.r), column_means(self.c)
+        overall = self.overall
         out = []
         for i, values in enumerate((self.r, self.c)):
             picked = values[near]  # [N, k, M]

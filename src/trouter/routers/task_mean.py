@@ -8,15 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from trouter.routers.base import Router, RoutingTable
-from trouter.routers.knn import column_means
+from trouter.routers.knn import dataset_means
 
 
 class TaskMean(Router):
     def fit(self, train: RoutingTable, val: RoutingTable) -> dict:
-        self.means = {d: (column_means(train.score[train.datasets == d]),
-                          column_means(train.cost_norm[train.datasets == d]))
-                      for d in np.unique(train.datasets)}
-        self.overall = column_means(train.score), column_means(train.cost_norm)
+        self.means, self.overall = dataset_means(train)
         return {"datasets": sorted(map(str, self.means))}
 
     def estimate(self, table: RoutingTable) -> tuple[np.ndarray, np.ndarray]:

@@ -35,15 +35,17 @@ from trouter.route.columns import (
     SHARE_COLUMNS,
     UTILITY_COLUMNS,
 )
-from trouter.route.comparisons import TASK_BEST, routers_against_references, training_means
+from trouter.route.comparisons import routers_against_references
 from trouter.route.data import read_labels, wide
 from trouter.route.means import utility_table
 from trouter.route.methods import (
     CHOICE_COLUMNS,
+    TASK_BEST,
     named_rows,
     outcomes,
     reference_choices,
     task_best_choices,
+    training_means,
 )
 from trouter.route.pool import read_pool
 from trouter.route.protocols import check_protocol, real_test, routed_methods
